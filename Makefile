@@ -41,10 +41,10 @@ soak:
 	$(GO) test ./totem/... -run TestSimSoak -soak -timeout 0 -v
 
 demo: build
-	./demo/demo.sh
+	$(GO) run ./demo
 
 demo-down:
-	./demo/demo.sh down
+	@echo "the demo tears itself down"
 
 fuzz:
 	./tools/fuzz-all.sh
