@@ -46,8 +46,15 @@ demo: build
 demo-down:
 	@echo "the demo tears itself down"
 
+# Runs every fuzz target for FUZZTIME each (go test -fuzz takes one target at a time).
+FUZZTIME ?= 30s
 fuzz:
-	./tools/fuzz-all.sh
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/sbin
