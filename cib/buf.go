@@ -1,0 +1,5 @@
+package cib
+
+import "bytes"
+
+type bytesBuffer struct{ bytes.Buffer }
