@@ -1,0 +1,90 @@
+package cmap
+
+import "errors"
+
+// Error is corosync's cs_error_t (include/corosync/corotypes.h). It travels in the
+// error field of every cmap response, and corosync-cmapctl prints its name.
+type Error int32
+
+// The cs_error_t values. OK is 1, not 0, as in corosync.
+const (
+	OK                   Error = 1
+	ErrLibrary           Error = 2
+	ErrVersion           Error = 3
+	ErrInit              Error = 4
+	ErrTimeout           Error = 5
+	ErrTryAgain          Error = 6
+	ErrInvalidParam      Error = 7
+	ErrNoMemory          Error = 8
+	ErrBadHandle         Error = 9
+	ErrBusy              Error = 10
+	ErrAccess            Error = 11
+	ErrNotExist          Error = 12
+	ErrNameTooLong       Error = 13
+	ErrExist             Error = 14
+	ErrNoSpace           Error = 15
+	ErrInterrupt         Error = 16
+	ErrNameNotFound      Error = 17
+	ErrNoResources       Error = 18
+	ErrNotSupported      Error = 19
+	ErrBadOperation      Error = 20
+	ErrFailedOperation   Error = 21
+	ErrMessageError      Error = 22
+	ErrQueueFull         Error = 23
+	ErrQueueNotAvailable Error = 24
+	ErrBadFlags          Error = 25
+	ErrTooBig            Error = 26
+	ErrNoSections        Error = 27
+	ErrContextNotFound   Error = 28
+	ErrTooManyGroups     Error = 30
+	ErrSecurity          Error = 100
+)
+
+var errorNames = map[Error]string{
+	OK: "success", ErrLibrary: "CS_ERR_LIBRARY", ErrVersion: "CS_ERR_VERSION", ErrInit: "CS_ERR_INIT",
+	ErrTimeout: "CS_ERR_TIMEOUT", ErrTryAgain: "CS_ERR_TRY_AGAIN", ErrInvalidParam: "CS_ERR_INVALID_PARAM",
+	ErrNoMemory: "CS_ERR_NO_MEMORY", ErrBadHandle: "CS_ERR_BAD_HANDLE", ErrBusy: "CS_ERR_BUSY",
+	ErrAccess: "CS_ERR_ACCESS", ErrNotExist: "CS_ERR_NOT_EXIST", ErrNameTooLong: "CS_ERR_NAME_TOO_LONG",
+	ErrExist: "CS_ERR_EXIST", ErrNoSpace: "CS_ERR_NO_SPACE", ErrInterrupt: "CS_ERR_INTERRUPT",
+	ErrNameNotFound: "CS_ERR_NAME_NOT_FOUND", ErrNoResources: "CS_ERR_NO_RESOURCES",
+	ErrNotSupported: "CS_ERR_NOT_SUPPORTED", ErrBadOperation: "CS_ERR_BAD_OPERATION",
+	ErrFailedOperation: "CS_ERR_FAILED_OPERATION", ErrMessageError: "CS_ERR_MESSAGE_ERROR",
+	ErrQueueFull: "CS_ERR_QUEUE_FULL", ErrQueueNotAvailable: "CS_ERR_QUEUE_NOT_AVAILABLE",
+	ErrBadFlags: "CS_ERR_BAD_FLAGS", ErrTooBig: "CS_ERR_TOO_BIG", ErrNoSections: "CS_ERR_NO_SECTIONS",
+	ErrContextNotFound: "CS_ERR_CONTEXT_NOT_FOUND", ErrTooManyGroups: "CS_ERR_TOO_MANY_GROUPS",
+	ErrSecurity: "CS_ERR_SECURITY",
+}
+
+// String returns what corosync's cs_strerror returns ("CS_ERR_NOT_EXIST", "success").
+func (e Error) String() string {
+	if s, ok := errorNames[e]; ok {
+		return s
+	}
+	return "unknown error"
+}
+
+// Error makes Error usable as a Go error. OK should never be returned as an error;
+// functions return nil instead.
+func (e Error) Error() string { return e.String() }
+
+// Code returns the cs_error_t of err: OK for nil, the value itself for an Error
+// (also when wrapped), and ErrLibrary for anything else (a transport failure, which
+// is what libcmap reports in that case).
+func Code(err error) Error {
+	if err == nil {
+		return OK
+	}
+	var e Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return ErrLibrary
+}
+
+// toErr turns a cs_error_t from the wire into a Go error (nil for OK).
+func toErr(e Error) error {
+	if e == OK {
+		return nil
+	}
+	return e
+}
