@@ -43,10 +43,10 @@ type Event struct {
 }
 
 type track struct {
-	id     TrackID
-	key    string // "" with TrackPrefix means every key (a NULL key in icmap)
-	flags  TrackFlags
-	owner  any
+	id    TrackID
+	key   string // "" with TrackPrefix means every key (a NULL key in icmap)
+	flags TrackFlags
+	owner any
 }
 
 // Store is one cmap map: typed keys kept in the byte order corosync-cmapctl lists
