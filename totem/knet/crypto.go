@@ -1,0 +1,193 @@
+package knet
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"errors"
+	"fmt"
+	"hash"
+)
+
+// Crypto framing (knet-wire.md §5, libknet crypto_nss.c / crypto_openssl.c, which
+// produce identical bytes):
+//
+//	cipher and hash:  salt(16) ‖ AES-CBC(key[:n], iv=salt, PKCS#7(packet)) ‖ HMAC(authkey, salt‖ct)
+//	hash only:        packet ‖ HMAC(authkey, packet)
+//
+// The AES key is the first 16/24/32 bytes of the authkey; the HMAC key is the whole
+// authkey. No key derivation.
+
+// Errors from Open. Receivers drop such packets and count them.
+var (
+	ErrDigest  = errors.New("knet: digest does not match")
+	ErrPadding = errors.New("knet: bad padding")
+	ErrCrypto  = errors.New("knet: packet too short for its crypto framing")
+)
+
+// SaltSize is the per-packet random IV length.
+const SaltSize = 16
+
+// CryptoConfig names the algorithms, as corosync.conf's crypto_cipher / crypto_hash.
+type CryptoConfig struct {
+	Cipher string // none, aes128, aes192, aes256
+	Hash   string // none, md5, sha1, sha256, sha384, sha512
+}
+
+// Enabled reports whether any crypto is in use.
+func (c CryptoConfig) Enabled() bool {
+	return (c.Cipher != "" && c.Cipher != "none") || (c.Hash != "" && c.Hash != "none")
+}
+
+var hashes = map[string]struct {
+	new  func() hash.Hash
+	size int
+}{
+	"md5": {md5.New, 16}, "sha1": {sha1.New, 20}, "sha256": {sha256.New, 32},
+	"sha384": {sha512.New384, 48}, "sha512": {sha512.New, 64},
+}
+
+var cipherKeyLen = map[string]int{"aes128": 16, "aes192": 24, "aes256": 32}
+
+// Crypto seals and opens packets for one configuration and key. It is safe for
+// concurrent use.
+type Crypto struct {
+	cfg     CryptoConfig
+	block   cipher.Block // nil without cipher
+	newHash func() hash.Hash
+	macSize int
+	key     []byte
+}
+
+// MinKeySize and MaxKeySize bound the authkey as corosync does.
+const (
+	MinKeySize = 128
+	MaxKeySize = 4096
+)
+
+// NewCrypto prepares a configuration. Like corosync, it refuses a cipher without a
+// hash; a configuration with neither returns a Crypto that passes packets through.
+func NewCrypto(cfg CryptoConfig, authkey []byte) (*Crypto, error) {
+	if cfg.Cipher == "" {
+		cfg.Cipher = "none"
+	}
+	if cfg.Hash == "" {
+		cfg.Hash = "none"
+	}
+	c := &Crypto{cfg: cfg}
+	if !cfg.Enabled() {
+		return c, nil
+	}
+	if len(authkey) < MinKeySize || len(authkey) > MaxKeySize {
+		return nil, fmt.Errorf("knet: authkey of %d bytes (want %d..%d)", len(authkey), MinKeySize, MaxKeySize)
+	}
+	c.key = append([]byte(nil), authkey...)
+	if cfg.Hash != "none" {
+		h, ok := hashes[cfg.Hash]
+		if !ok {
+			return nil, fmt.Errorf("knet: unknown crypto_hash %q", cfg.Hash)
+		}
+		c.newHash, c.macSize = h.new, h.size
+	}
+	if cfg.Cipher != "none" {
+		n, ok := cipherKeyLen[cfg.Cipher]
+		if !ok {
+			return nil, fmt.Errorf("knet: unknown crypto_cipher %q", cfg.Cipher)
+		}
+		if c.newHash == nil {
+			return nil, fmt.Errorf("knet: crypto_cipher %s requires a crypto_hash", cfg.Cipher)
+		}
+		block, err := aes.NewCipher(c.key[:n])
+		if err != nil {
+			return nil, err
+		}
+		c.block = block
+	}
+	return c, nil
+}
+
+// Config returns the configuration.
+func (c *Crypto) Config() CryptoConfig { return c.cfg }
+
+// Enabled reports whether packets are transformed at all.
+func (c *Crypto) Enabled() bool { return c.block != nil || c.newHash != nil }
+
+// Overhead returns how many bytes sealing adds to a packet of n bytes.
+func (c *Crypto) Overhead(n int) int {
+	o := c.macSize
+	if c.block != nil {
+		o += SaltSize + aes.BlockSize - n%aes.BlockSize
+	}
+	return o
+}
+
+// Seal appends the wire form of the clear packet to dst. salt is the IV (fresh
+// random bytes per packet; the caller supplies them so that sealing is deterministic
+// and testable); it is ignored without a cipher.
+func (c *Crypto) Seal(dst, packet []byte, salt *[SaltSize]byte) []byte {
+	if !c.Enabled() {
+		return append(dst, packet...)
+	}
+	start := len(dst)
+	if c.block != nil {
+		dst = append(dst, salt[:]...)
+		pad := aes.BlockSize - len(packet)%aes.BlockSize
+		ctStart := len(dst)
+		dst = append(dst, packet...)
+		for i := 0; i < pad; i++ {
+			dst = append(dst, byte(pad))
+		}
+		cipher.NewCBCEncrypter(c.block, salt[:]).CryptBlocks(dst[ctStart:], dst[ctStart:])
+	} else {
+		dst = append(dst, packet...)
+	}
+	if c.newHash != nil {
+		m := hmac.New(c.newHash, c.key)
+		m.Write(dst[start:])
+		dst = m.Sum(dst)
+	}
+	return dst
+}
+
+// Open authenticates and decrypts one datagram and returns the clear packet (a new
+// slice; wire is not modified). The checks run in libknet's order: length, HMAC,
+// then decryption and padding.
+func (c *Crypto) Open(wire []byte) ([]byte, error) {
+	if !c.Enabled() {
+		return wire, nil
+	}
+	body := wire
+	if c.newHash != nil {
+		if len(wire) <= c.macSize || len(wire)-c.macSize > MaxPacket {
+			return nil, ErrCrypto
+		}
+		body = wire[:len(wire)-c.macSize]
+		m := hmac.New(c.newHash, c.key)
+		m.Write(body)
+		if !hmac.Equal(m.Sum(nil), wire[len(body):]) {
+			return nil, ErrDigest
+		}
+	}
+	if c.block == nil {
+		return append([]byte(nil), body...), nil
+	}
+	if len(body) < SaltSize+aes.BlockSize || (len(body)-SaltSize)%aes.BlockSize != 0 {
+		return nil, ErrCrypto
+	}
+	pt := make([]byte, len(body)-SaltSize)
+	cipher.NewCBCDecrypter(c.block, body[:SaltSize]).CryptBlocks(pt, body[SaltSize:])
+	pad := int(pt[len(pt)-1])
+	if pad < 1 || pad > aes.BlockSize {
+		return nil, ErrPadding
+	}
+	for _, b := range pt[len(pt)-pad:] {
+		if int(b) != pad {
+			return nil, ErrPadding
+		}
+	}
+	return pt[:len(pt)-pad], nil
+}
