@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 	"sync/atomic"
 )
 
@@ -167,6 +168,7 @@ type Crypto struct {
 	block   cipher.Block
 	newHash func() hash.Hash
 	hmacKey []byte
+	macs    sync.Pool // of hash.Hash keyed with hmacKey; HMAC setup costs more than a token's MAC
 	// Rand supplies the per-packet salt; crypto/rand when nil.
 	Rand  io.Reader
 	Stats CryptoStats
@@ -260,9 +262,10 @@ func (c *Crypto) Seal(dst, plain []byte) ([]byte, error) {
 		cipher.NewCBCEncrypter(c.block, salt[:bs]).CryptBlocks(dst[ctStart:], dst[ctStart:])
 	}
 	if c.hash != HashNone {
-		mac := hmac.New(c.newHash, c.hmacKey)
+		mac := c.getMAC()
 		mac.Write(dst[start:])
 		dst = mac.Sum(dst)
+		c.macs.Put(mac)
 	}
 	return dst, nil
 }
@@ -289,10 +292,12 @@ func (c *Crypto) Open(dst, b []byte) ([]byte, error) {
 			return dst, fmt.Errorf("%w: %d bytes with a %d-byte digest", ErrCryptoShort, len(b), hs)
 		}
 		body, tag := b[:len(b)-hs], b[len(b)-hs:]
-		mac := hmac.New(c.newHash, c.hmacKey)
+		mac := c.getMAC()
 		mac.Write(body)
 		var sum [64]byte
-		if subtle.ConstantTimeCompare(mac.Sum(sum[:0]), tag) != 1 {
+		ok := subtle.ConstantTimeCompare(mac.Sum(sum[:0]), tag) == 1
+		c.macs.Put(mac)
+		if !ok {
 			c.Stats.Digest.Add(1)
 			return dst, ErrCryptoDigest
 		}
@@ -344,4 +349,14 @@ func guessSender2(b []byte) string {
 		return "unencrypted Corosync 2.0/2.1/1.x/OpenAIS"
 	}
 	return "encrypted Kronosnet/Corosync 2.0/2.1/1.x/OpenAIS or unknown"
+}
+
+func (c *Crypto) newMAC() hash.Hash { return hmac.New(c.newHash, c.hmacKey) }
+
+func (c *Crypto) getMAC() hash.Hash {
+	if m, ok := c.macs.Get().(hash.Hash); ok {
+		m.Reset()
+		return m
+	}
+	return c.newMAC()
 }
