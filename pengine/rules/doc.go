@@ -1,0 +1,28 @@
+// Package rules evaluates Pacemaker rules and everything they are made of,
+// with the semantics of Pacemaker 2.1.5:
+//
+//   - ISO 8601 date/times, durations and periods with upstream's parsing
+//     and arithmetic (lib/common/iso8601.c): Time, Duration, Period,
+//     ParseDateTime, ParseDuration, ParsePeriod, Time.Format;
+//   - rules (lib/pengine/rules.c): Evaluate, EvaluateWithNext,
+//     EvaluateRules, EvaluateDate, over a Context holding the node's
+//     attributes, the resource, the operation, the role and "now";
+//   - nvpair blocks (pe_unpack_nvpairs): UnpackNVPairs, SortedBlocks;
+//   - scores (lib/common/scores.c): ParseScore, AddScores, ScoreString,
+//     and a location rule's score, RuleScore;
+//   - operation intervals (crm_parse_interval_spec): ParseInterval.
+//
+// The package is pure: it reads no clock and no environment. Where
+// Pacemaker consults the process clock or time zone (a time of day without
+// a date, a time without a zone, a period given only as a duration), the
+// caller's "now" and its Location stand in for them.
+//
+// Pacemaker's answers are reproduced including their oddities, because a
+// drop-in scheduler must decide what upstream decides; each oddity is named
+// where it is implemented (for example: nvpair blocks of equal score apply
+// in reverse document order, P1D counts as 0 seconds in an interval, a
+// date_spec field such as "1,3,5" is ignored, a time zone offset must be
+// preceded by a space). Where upstream has undefined behaviour (C integer
+// overflow, an endless loop in compare_version) the result here is
+// documented at that spot.
+package rules
