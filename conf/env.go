@@ -1,0 +1,214 @@
+package conf
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Env is everything outside the file that decides how corosync reads it:
+// who this host is (uname nodename, interface addresses), how names resolve
+// (getaddrinfo, getnameinfo, getpwnam, getgrnam) and how other files are read
+// (authkey, uidgid.d). Tests inject a fixed Env; the daemon uses SystemEnv.
+// Any nil function behaves as "not found".
+type Env struct {
+	// Hostname is uname(2)'s nodename.
+	Hostname string
+	// Addrs are the addresses of the local interfaces, in getifaddrs order.
+	Addrs []netip.Addr
+	// LookupHost resolves a name to addresses (getaddrinfo), in resolver order.
+	LookupHost func(name string) []netip.Addr
+	// LookupAddr returns the host name of an address (getnameinfo without
+	// NI_NUMERICHOST); false when there is none.
+	LookupAddr func(addr netip.Addr) (string, bool)
+	// LookupUser and LookupGroup resolve uidgid names (getpwnam/getgrnam).
+	LookupUser  func(name string) (uint32, bool)
+	LookupGroup func(name string) (uint32, bool)
+	// ReadFile reads a file (the authkey, uidgid.d entries).
+	ReadFile func(path string) ([]byte, error)
+	// Stat returns a file's mode (authkey permission check).
+	Stat func(path string) (fs.FileMode, error)
+	// ReadDir lists the regular files of a directory (uidgid.d), sorted as
+	// readdir returns them; a missing directory is not an error.
+	ReadDir func(path string) ([]string, error)
+}
+
+// SystemEnv is the Env of the running host.
+func SystemEnv() *Env {
+	h, _ := os.Hostname()
+	e := &Env{Hostname: h}
+	if ifs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range ifs {
+			if p, err := netip.ParsePrefix(a.String()); err == nil {
+				e.Addrs = append(e.Addrs, p.Addr())
+			}
+		}
+	}
+	e.LookupHost = func(name string) []netip.Addr {
+		addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip", name)
+		if err != nil {
+			return nil
+		}
+		for i := range addrs {
+			addrs[i] = addrs[i].Unmap()
+		}
+		return addrs
+	}
+	e.LookupAddr = func(a netip.Addr) (string, bool) {
+		names, err := net.DefaultResolver.LookupAddr(context.Background(), a.String())
+		if err != nil || len(names) == 0 {
+			return "", false
+		}
+		return strings.TrimSuffix(names[0], "."), true
+	}
+	e.LookupUser = func(name string) (uint32, bool) {
+		u, err := user.Lookup(name)
+		if err != nil {
+			return 0, false
+		}
+		id, err := strconv.ParseUint(u.Uid, 10, 32)
+		return uint32(id), err == nil
+	}
+	e.LookupGroup = func(name string) (uint32, bool) {
+		g, err := user.LookupGroup(name)
+		if err != nil {
+			return 0, false
+		}
+		id, err := strconv.ParseUint(g.Gid, 10, 32)
+		return uint32(id), err == nil
+	}
+	e.ReadFile = os.ReadFile
+	e.Stat = func(p string) (fs.FileMode, error) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return 0, err
+		}
+		return fi.Mode(), nil
+	}
+	e.ReadDir = readRegularFiles
+	return e
+}
+
+func readRegularFiles(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		fi, err := os.Stat(filepath.Join(dir, e.Name()))
+		if err == nil && fi.Mode().IsRegular() {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+// HostsEnv is a closed-world Env for tests and tools: the host is hostname
+// with the given addresses, and names resolve only through hosts, a file in
+// /etc/hosts syntax (forward: every name of a line; reverse: the first name).
+// Files are read from the real file system.
+func HostsEnv(hostname string, addrs []netip.Addr, hosts []byte) *Env {
+	fwd := map[string][]netip.Addr{}
+	rev := map[netip.Addr]string{}
+	sc := bufio.NewScanner(bytes.NewReader(hosts))
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			continue
+		}
+		a, err := netip.ParseAddr(fields[0])
+		if err != nil {
+			continue
+		}
+		if _, ok := rev[a]; !ok {
+			rev[a] = fields[1]
+		}
+		for _, n := range fields[1:] {
+			fwd[n] = append(fwd[n], a)
+		}
+	}
+	e := SystemEnv()
+	e.Hostname = hostname
+	e.Addrs = append([]netip.Addr(nil), addrs...)
+	e.LookupHost = func(name string) []netip.Addr {
+		if a, err := netip.ParseAddr(name); err == nil {
+			return []netip.Addr{a}
+		}
+		return fwd[name]
+	}
+	e.LookupAddr = func(a netip.Addr) (string, bool) {
+		n, ok := rev[a]
+		return n, ok
+	}
+	return e
+}
+
+// resolve is totemip_parse: a numeric address, or the first address of the
+// wanted family order that the name resolves to.
+func (e *Env) resolve(s string, v ipVersion) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		a = a.Unmap()
+		if a.Zone() != "" {
+			return a, true
+		}
+		switch v {
+		case ipv4:
+			return a, a.Is4()
+		case ipv6:
+			return a, a.Is6()
+		}
+		return a, true
+	}
+	if e == nil || e.LookupHost == nil {
+		return netip.Addr{}, false
+	}
+	addrs := e.LookupHost(s)
+	var v4, v6 []netip.Addr
+	for _, a := range addrs {
+		if a.Is4() || a.Is4In6() {
+			v4 = append(v4, a.Unmap())
+		} else {
+			v6 = append(v6, a)
+		}
+	}
+	var order [][]netip.Addr
+	switch v {
+	case ipv4:
+		order = [][]netip.Addr{v4}
+	case ipv6:
+		order = [][]netip.Addr{v6}
+	case ipv4_6:
+		order = [][]netip.Addr{v4, v6}
+	default: // ipv6-4
+		order = [][]netip.Addr{v6, v4}
+	}
+	for _, l := range order {
+		if len(l) > 0 {
+			return l[0], true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+func sortedCopy(s []string) []string {
+	c := append([]string(nil), s...)
+	sort.Strings(c)
+	return c
+}
