@@ -29,17 +29,25 @@ type AuthkeyError struct {
 func (e *AuthkeyError) Error() string { return e.Msg }
 func (e *AuthkeyError) Unwrap() error { return e.Err }
 
-// strerror renders an error's errno as glibc's strerror does.
+// strerror renders an error's errno as glibc's strerror does: Go's table
+// has the same words with a lower-case first letter.
 func strerror(err error) string {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
-		return errno.Error()
+		return capitalize(errno.Error())
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return pe.Err.Error()
+		return capitalize(pe.Err.Error())
 	}
 	return err.Error()
+}
+
+func capitalize(s string) string {
+	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+		return string(s[0]-'a'+'A') + s[1:]
+	}
+	return s
 }
 
 // ReadAuthkey reads a key file as corosync does: the first 4096 bytes, at

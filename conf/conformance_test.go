@@ -203,5 +203,3 @@ func lineDiff(got, want []string) string {
 	}
 	return b.String()
 }
-
-
