@@ -1,0 +1,300 @@
+package ipc
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"ringmaster/internal/testenv"
+)
+
+// The cmap layouts the tests need (shared/docs/ipc-wire.md §3.1).
+const (
+	cmapReqSet           = 0
+	cmapReqGet           = 2
+	cmapReqSetCurrentMap = 9
+	cmapResGet           = 2
+	cmapResSetCurrentMap = 10
+
+	csOK           = 1
+	csInvalidParam = 7
+	csNotExist     = 12
+	csNotSupported = 19
+
+	cmapTypeString = 11
+	cmapGetReqSize = 288 // hdr16, key mar_name_t @16 (264), value_len u64 @280
+	cmapGetResSize = 40  // hdr24, value_len u64 @24, type u8 @32, value @40
+)
+
+// cmapHandler answers the part of corosync's cmap that `corosync-cmapctl -g`
+// uses: SET_CURRENT_MAP, and GET of one string key; every other key is
+// NOT_EXIST and every other request NOT_SUPPORTED (24-byte reply).
+type cmapHandler struct {
+	key, value string
+	gets       atomic.Int32
+}
+
+func (h *cmapHandler) Accept(*Conn) error { return nil }
+func (h *cmapHandler) Closed(*Conn)       {}
+
+func (h *cmapHandler) Request(c *Conn, msg []byte) {
+	hdr, _ := ParseRequestHeader(msg)
+	switch hdr.ID {
+	case cmapReqSetCurrentMap:
+		c.Respond(NewResponse(cmapResSetCurrentMap, csOK, 0))
+	case cmapReqGet:
+		if len(msg) < cmapGetReqSize {
+			c.Respond(NewResponse(cmapResGet, csInvalidParam, cmapGetResSize-ResponseHeaderSize))
+			return
+		}
+		h.gets.Add(1)
+		klen := int(binary.LittleEndian.Uint16(msg[16:]))
+		key := string(msg[24 : 24+min(klen, 256)])
+		key = strings.TrimRight(key, "\x00")
+		want := binary.LittleEndian.Uint64(msg[280:])
+		if key != h.key {
+			c.Respond(NewResponse(cmapResGet, csNotExist, cmapGetResSize-ResponseHeaderSize))
+			return
+		}
+		val := append([]byte(h.value), 0) // GET returns strings with the NUL
+		if want != 0 && want < uint64(len(val)) {
+			c.Respond(NewResponse(cmapResGet, csInvalidParam, cmapGetResSize-ResponseHeaderSize))
+			return
+		}
+		if want > uint64(c.MaxMsgSize()-cmapGetResSize) {
+			want = uint64(len(val))
+		}
+		// The reply is 40 + the requested length, zero-filled past the value.
+		r := NewResponse(cmapResGet, csOK, cmapGetResSize-ResponseHeaderSize+int(want))
+		binary.LittleEndian.PutUint64(r[24:], uint64(len(val)))
+		r[32] = cmapTypeString
+		if want != 0 {
+			copy(r[40:], val)
+		}
+		c.Respond(r)
+	default:
+		c.Respond(NewResponse(hdr.ID, csNotSupported, 0))
+	}
+}
+
+// cmapGet fetches a string key the way libcmap's cmap_get_string does: a GET
+// with value_len 0 to learn the length, then one with the exact length.
+func cmapGet(c *Client, key string) (string, error) {
+	get := func(n uint64) ([]byte, error) {
+		m := NewRequest(cmapReqGet, cmapGetReqSize-RequestHeaderSize)
+		binary.LittleEndian.PutUint16(m[16:], uint16(len(key)))
+		copy(m[24:], key)
+		binary.LittleEndian.PutUint64(m[280:], n)
+		r, err := c.Request(m, 10*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		h, err := ParseResponseHeader(r)
+		if err != nil {
+			return nil, err
+		}
+		if h.ID != cmapResGet || h.Error != csOK || len(r) < cmapGetResSize {
+			return nil, fmt.Errorf("GET %s: response id %d error %d size %d", key, h.ID, h.Error, len(r))
+		}
+		return r, nil
+	}
+	r, err := get(0)
+	if err != nil {
+		return "", err
+	}
+	n := binary.LittleEndian.Uint64(r[24:])
+	if r[32] != cmapTypeString || n == 0 || n > 4096 {
+		return "", fmt.Errorf("GET %s: type %d len %d", key, r[32], n)
+	}
+	if r, err = get(n); err != nil {
+		return "", err
+	}
+	if len(r) != cmapGetResSize+int(n) {
+		return "", fmt.Errorf("GET %s: reply of %d bytes, want %d", key, len(r), cmapGetResSize+int(n))
+	}
+	return strings.TrimRight(string(r[40:]), "\x00"), nil
+}
+
+// netns creates a network namespace with a unique name and removes it at the end.
+func netns(t *testing.T) string {
+	t.Helper()
+	testenv.RequireRoot(t)
+	ip := testenv.RequireBinary(t, "ip")
+	name := fmt.Sprintf("rmipc-%d-%d", os.Getpid(), nameSeq.Add(1))
+	if out, err := exec.Command(ip, "netns", "add", name).CombinedOutput(); err != nil {
+		testenv.Unavailable(t, "ip netns add: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command(ip, "netns", "del", name).Run() })
+	if out, err := exec.Command(ip, "netns", "exec", name, ip, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("lo up: %v: %s", err, out)
+	}
+	return name
+}
+
+// inNetns runs f on a thread switched into the named network namespace.
+// Sockets f creates stay in that namespace. The thread is never returned to
+// the Go scheduler (the goroutine exits locked, so the thread dies).
+func inNetns(t *testing.T, ns string, f func()) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		fd, err := unix.Open("/var/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer unix.Close(fd)
+		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			done <- err
+			return
+		}
+		f()
+		done <- nil
+	}()
+	if err := <-done; err != nil {
+		t.Fatalf("entering netns %s: %v", ns, err)
+	}
+}
+
+// TestHelperCmapServer is not a test: it is the body of the helper process
+// that serves cmap inside a network namespace for TestRealCmapctl. It serves
+// until its stdin closes.
+func TestHelperCmapServer(t *testing.T) {
+	if os.Getenv("RM_IPC_HELPER") != "cmap" {
+		t.Skip("helper process only")
+	}
+	tr := SHM
+	if os.Getenv("RM_IPC_TRANSPORT") == "socket" {
+		tr = Socket
+	}
+	h := &cmapHandler{key: "totem.cluster_name", value: os.Getenv("RM_IPC_VALUE")}
+	s, err := NewServer("cmap", h, ServerOptions{Transport: Fixed(tr), ShmDir: os.Getenv("RM_IPC_SHMDIR")})
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			if _, err := os.Stdin.Read(buf); err != nil {
+				cancel()
+				return
+			}
+		}
+	}()
+	fmt.Println("READY")
+	s.Serve(ctx)
+	fmt.Println("GETS", h.gets.Load())
+	os.Exit(0)
+}
+
+// TestRealCmapctl runs Debian's unmodified corosync-cmapctl (libcmap, libqb
+// 2.0.6) against our server over both transports.
+func TestRealCmapctl(t *testing.T) {
+	if testing.Short() {
+		t.Skip("network namespace test")
+	}
+	cmapctl := testenv.RequireBinary(t, "corosync-cmapctl")
+	ns := netns(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range []Transport{Socket, SHM} {
+		t.Run(tr.String(), func(t *testing.T) {
+			dir, err := os.MkdirTemp("", "rmipc")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer os.RemoveAll(dir)
+			value := fmt.Sprintf("ringmaster-%s-%d", tr, os.Getpid())
+			helper := exec.Command("ip", "netns", "exec", ns, exe, "-test.run=^TestHelperCmapServer$")
+			helper.Env = append(os.Environ(), "RM_IPC_HELPER=cmap", "RM_IPC_TRANSPORT="+tr.String(),
+				"RM_IPC_VALUE="+value, "RM_IPC_SHMDIR="+dir)
+			stdin, err := helper.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			stdout, err := helper.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			helper.Stderr = os.Stderr
+			if err := helper.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan struct{})
+			lines := make(chan string, 16)
+			go func() {
+				sc := bufio.NewScanner(stdout)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+				close(lines)
+			}()
+			defer func() {
+				stdin.Close()
+				select {
+				case <-exited:
+				case <-time.After(10 * time.Second):
+					helper.Process.Kill()
+					<-exited
+				}
+			}()
+			go func() {
+				helper.Wait()
+				close(exited)
+			}()
+			ready := false
+			for l := range lines {
+				if l == "READY" {
+					ready = true
+					break
+				}
+				t.Logf("helper: %s", l)
+			}
+			if !ready {
+				t.Fatal("helper server did not start")
+			}
+
+			for i := range 3 {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				out, err := exec.CommandContext(ctx, "ip", "netns", "exec", ns, cmapctl, "-g", "totem.cluster_name").CombinedOutput()
+				cancel()
+				want := "totem.cluster_name (str) = " + value + "\n"
+				if err != nil || string(out) != want {
+					t.Fatalf("run %d: corosync-cmapctl: %v\n%s\nwant %q", i, err, out, want)
+				}
+				ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+				out, err = exec.CommandContext(ctx, "ip", "netns", "exec", ns, cmapctl, "-g", "totem.no_such_key").CombinedOutput()
+				cancel()
+				if err == nil || !strings.Contains(string(out), "CS_ERR_NOT_EXIST") {
+					t.Fatalf("missing key: %v\n%s", err, out)
+				}
+			}
+			t.Logf("corosync-cmapctl over %v printed the value served by our server", tr)
+			stdin.Close()
+			<-exited
+			for l := range lines {
+				t.Logf("helper: %s", l)
+			}
+			left, _ := filepath.Glob(filepath.Join(dir, "*"))
+			if len(left) != 0 {
+				t.Errorf("files left behind: %v", left)
+			}
+		})
+	}
+}
