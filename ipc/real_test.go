@@ -24,7 +24,15 @@ const (
 	cmapReqSet           = 0
 	cmapReqGet           = 2
 	cmapReqSetCurrentMap = 9
+	cmapReqTrackAdd      = 7
+	cmapResSet           = 0
 	cmapResGet           = 2
+	cmapResTrackAdd      = 7
+	cmapResNotify        = 9
+	cmapTrackModify      = 2
+	cmapTrackAdd         = 4
+	cmapTrackPrefix      = 8
+	cmapTypeU32          = 6
 	cmapResSetCurrentMap = 10
 
 	csOK           = 1
