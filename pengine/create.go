@@ -1,0 +1,507 @@
+package pengine
+
+// Role transition tables (pcmk_sched_primitive.c rsc_state_matrix).
+var roleNext = [5][5]Role{
+	/* Unknown */ {RoleUnknown, RoleStopped, RoleStopped, RoleStopped, RoleStopped},
+	/* Stopped */ {RoleStopped, RoleStopped, RoleStarted, RoleUnpromoted, RoleUnpromoted},
+	/* Started */ {RoleStopped, RoleStopped, RoleStarted, RoleUnpromoted, RolePromoted},
+	/* Unpromoted */ {RoleStopped, RoleStopped, RoleStopped, RoleUnpromoted, RolePromoted},
+	/* Promoted */ {RoleStopped, RoleUnpromoted, RoleUnpromoted, RoleUnpromoted, RolePromoted},
+}
+
+type transFn int
+
+const (
+	fnNone transFn = iota
+	fnStop
+	fnStart
+	fnPromote
+	fnDemote
+	fnErr
+)
+
+var roleFn = [5][5]transFn{
+	{fnErr, fnStop, fnErr, fnErr, fnErr},
+	{fnErr, fnNone, fnStart, fnStart, fnErr},
+	{fnErr, fnStop, fnNone, fnNone, fnPromote},
+	{fnErr, fnStop, fnStop, fnNone, fnPromote},
+	{fnErr, fnDemote, fnDemote, fnDemote, fnNone},
+}
+
+func (c *cluster) runFn(fn transFn, r *Resource, n *Node, optional bool) {
+	switch fn {
+	case fnStop:
+		for _, cur := range r.RunningOn {
+			st := c.stopAction(r, cur, optional)
+			if r.AllocatedTo == nil {
+				st.Reason = "node availability"
+			}
+			if !r.Managed {
+				st.clear(aRunnable)
+			}
+		}
+	case fnStart:
+		if n == nil {
+			return
+		}
+		st := c.newAction(r, opKeyFor(r.ID, "start", 0), "start", n, true)
+		if st.has(aRunnable) && !optional {
+			st.clear(aOptional)
+		}
+	case fnPromote:
+		if n == nil {
+			return
+		}
+		runnable := true
+		for _, s := range r.actionsFor(n, "start", true) {
+			if !s.has(aRunnable) {
+				runnable = false
+			}
+		}
+		if runnable {
+			c.promoteAction(r, n, optional)
+		} else {
+			for _, p := range r.actionsFor(n, "promote", true) {
+				p.clear(aRunnable)
+			}
+		}
+	case fnDemote:
+		for _, cur := range r.RunningOn {
+			c.demoteAction(r, cur, optional)
+		}
+	}
+}
+
+// createActions dispatches on the variant.
+func (c *cluster) createActions(r *Resource) {
+	switch r.Kind {
+	case KindPrimitive:
+		c.createPrimitiveActions(r)
+	case KindGroup:
+		for _, m := range r.Children {
+			c.createActions(m)
+		}
+		for _, t := range []string{"start", "running", "stop", "stopped"} {
+			a := c.newAction(r, opKeyFor(r.ID, t, 0), t, nil, true)
+			a.set(aPseudo | aRunnable)
+		}
+		if r.top().Promotable {
+			for _, t := range []string{"demote", "demoted", "promote", "promoted"} {
+				a := c.newAction(r, opKeyFor(r.ID, t, 0), t, nil, true)
+				a.set(aPseudo | aRunnable)
+			}
+		}
+	case KindClone:
+		c.createCloneActions(r)
+	}
+}
+
+func (c *cluster) createCloneActions(r *Resource) {
+	active, starting, stopping := false, false, false
+	for _, ch := range r.Children {
+		c.createActions(ch)
+		for _, p := range ch.primitives() {
+			if len(p.RunningOn) > 0 {
+				active = true
+			}
+			for _, a := range p.Actions {
+				if a.has(aOptional) || !(a.has(aPseudo) || a.has(aRunnable)) {
+					continue
+				}
+				if a.Task == "stop" {
+					stopping = true
+				} else if a.Task == "start" && a.has(aRunnable) {
+					starting = true
+				}
+			}
+		}
+	}
+	c.pseudoAction(r, "start", !starting, true)
+	started := c.pseudoAction(r, "running", !starting, false)
+	started.Priority = Infinity
+	if active || starting {
+		started.set(aRunnable)
+	}
+	c.pseudoAction(r, "stop", !stopping, true)
+	stopped := c.pseudoAction(r, "stopped", !stopping, true)
+	stopped.Priority = Infinity
+	if r.Promotable {
+		promoting, demoting := false, false
+		for _, ch := range r.Children {
+			for _, p := range ch.primitives() {
+				for _, a := range p.Actions {
+					if a.has(aOptional) {
+						continue
+					}
+					if a.Task == "promote" && a.has(aRunnable) {
+						promoting = true
+					}
+					if a.Task == "demote" {
+						demoting = true
+					}
+				}
+			}
+		}
+		c.pseudoAction(r, "promote", !promoting, true)
+		pd := c.pseudoAction(r, "promoted", !promoting, true)
+		pd.Priority = Infinity
+		c.pseudoAction(r, "demote", !demoting, true)
+		dd := c.pseudoAction(r, "demoted", !demoting, true)
+		dd.Priority = Infinity
+	}
+}
+
+func (c *cluster) createPrimitiveActions(r *Resource) {
+	if r.NextRole == RoleUnknown {
+		if r.AllocatedTo == nil {
+			r.NextRole = RoleStopped
+		} else {
+			r.NextRole = RoleStarted
+			if cp := r.cloneParent(); cp != nil && cp.Promotable {
+				r.NextRole = RoleUnpromoted
+			}
+		}
+	}
+	var current *Node
+	numAll, numClean := 0, 0
+	for _, n := range r.RunningOn {
+		numAll++
+		if !n.Unclean {
+			numClean++
+		}
+		if current == nil {
+			current = n
+		}
+	}
+	needStop, needPromote, moving := false, false, false
+	if current != nil && r.AllocatedTo != nil && current != r.AllocatedTo && r.NextRole >= RoleStarted {
+		moving = true
+		needStop = true
+	}
+	multiply := false
+	if r.RequiresFencing {
+		multiply = numAll > 1
+	} else {
+		multiply = numClean > 1
+	}
+	if multiply {
+		switch r.MultipleActive {
+		case "", "stop_start":
+			needStop = true
+		case "stop_unexpected":
+			needStop = true
+		}
+	}
+	if r.StartPending && r.AllocatedTo != nil {
+		st := c.startAction(r, r.AllocatedTo, true)
+		st.set(aPrintAlways)
+	}
+	switch {
+	case moving:
+	case r.Failed:
+		if r.StopFlag {
+			needStop = true
+		} else if r.NextRole == RolePromoted {
+			needPromote = true
+		}
+	case r.Block:
+		needStop = true
+	case r.Role > RoleStarted && current != nil && r.AllocatedTo != nil:
+		st := c.startAction(r, r.AllocatedTo, true)
+		if !st.has(aOptional) {
+			needStop = true
+		}
+	}
+	// restart actions: bring down to stopped on current, back up
+	role := r.Role
+	r.Restarting = true
+	for role != RoleStopped {
+		next := roleNext[role][RoleStopped]
+		fn := roleFn[role][next]
+		if fn == fnNone {
+			break
+		}
+		c.runFn(fn, r, current, !needStop)
+		role = next
+	}
+	for r.Role <= r.NextRole && role != r.Role && !r.Block {
+		required := needStop
+		next := roleNext[role][r.Role]
+		if next == RolePromoted && needPromote {
+			required = true
+		}
+		fn := roleFn[role][next]
+		if fn == fnNone {
+			break
+		}
+		c.runFn(fn, r, r.AllocatedTo, !required)
+		role = next
+	}
+	r.Restarting = false
+	// role transition to next role
+	role = r.Role
+	for role != r.NextRole {
+		next := roleNext[role][r.NextRole]
+		fn := roleFn[role][next]
+		if fn == fnNone {
+			break
+		}
+		c.runFn(fn, r, r.AllocatedTo, false)
+		role = next
+	}
+	c.createRecurring(r)
+}
+
+// createRecurring schedules configured recurring monitors for the node the
+// resource will be active on (pcmk__create_recurring_actions).
+func (c *cluster) createRecurring(r *Resource) {
+	n := r.AllocatedTo
+	if n == nil || r.NextRole == RoleStopped || !r.Managed && false {
+		return
+	}
+	var start *Action
+	if starts := r.actionsFor(n, "start", true); len(starts) > 0 {
+		start = starts[0]
+	}
+	for _, od := range r.Ops {
+		if od.Interval <= 0 || od.Name != "monitor" && od.Name != "status" || !od.Enabled {
+			continue
+		}
+		if od.Role == RoleStopped {
+			continue
+		}
+		want := od.Role
+		if want == RoleUnknown || want == RoleStarted {
+			if r.NextRole == RolePromoted {
+				continue
+			}
+		} else if want == RoleUnpromoted {
+			if r.NextRole != RoleUnpromoted {
+				continue
+			}
+		} else if want == RolePromoted && r.NextRole != RolePromoted {
+			continue
+		}
+		key := opKeyFor(r.ID, od.Name, od.Interval)
+		optional := r.actIdx[actKey{key, n}] != nil
+		if start != nil && !start.has(aOptional) {
+			optional = false
+		}
+		if want == RolePromoted {
+			if p := r.actionsFor(n, "promote", true); len(p) > 0 && !p[0].has(aOptional) {
+				optional = false
+			}
+		}
+		if !r.Managed {
+			optional = true
+		}
+		mon := c.newAction(r, key, od.Name, n, optional)
+		if start == nil || !start.has(aRunnable) {
+			if start != nil || r.Role < RoleStarted {
+				mon.clear(aRunnable)
+			}
+		}
+		if !n.Online || n.Unclean {
+			mon.clear(aRunnable)
+		}
+		c.newOrdering(r, opKeyFor(r.ID, "start", 0), nil, r, key, mon, orderImpliesThen|orderRunnableLeft)
+		if want == RolePromoted {
+			c.newOrdering(r, opKeyFor(r.ID, "promote", 0), nil, r, key, mon, orderImpliesThen|orderRunnableLeft)
+		} else if r.cloneParent() != nil && r.cloneParent().Promotable {
+			c.newOrdering(r, opKeyFor(r.ID, "demote", 0), nil, r, key, mon, orderImpliesThen|orderRunnableLeft)
+		}
+	}
+}
+
+// internalConstraints creates implicit orderings (internal_constraints).
+func (c *cluster) internalConstraints(r *Resource) {
+	switch r.Kind {
+	case KindPrimitive:
+		if !r.Managed {
+			return
+		}
+		c.orderRsc(r, "stop", r, "start", orderOptional|orderImpliesThen|orderRestart)
+		if r.top().Promotable || r.Role > RoleUnpromoted {
+			c.orderRsc(r, "demote", r, "stop", orderPromotedImpliesFirst)
+			c.orderRsc(r, "start", r, "promote", orderRunnableLeft)
+		}
+	case KindGroup:
+		c.orderRsc(r, "stop", r, "stopped", orderRunnableLeft)
+		c.orderRsc(r, "stopped", r, "start", orderOptional)
+		c.orderRsc(r, "start", r, "running", orderRunnableLeft)
+		promotable := r.top().Promotable
+		var prev, lastActive *Resource
+		for _, m := range r.Children {
+			c.internalConstraints(m)
+			down := orderImpliesFirstPrinted
+			postDown := orderImpliesThenPrinted
+			if prev == nil {
+				if r.Ordered {
+					down |= orderOptional
+					postDown = orderImpliesThen
+				}
+			} else if r.Colocated {
+				c.newColocation("group:internal_colocation", "", Infinity, m, prev, RoleUnknown, RoleUnknown, true)
+			}
+			if promotable {
+				c.orderRsc(r, "demote", m, "demote", down)
+				c.orderRsc(m, "demote", r, "demoted", postDown)
+				c.orderRsc(m, "promote", r, "promoted", orderRunnableLeft|orderImpliesThen|orderImpliesThenPrinted)
+				c.orderRsc(r, "promote", m, "promote", orderImpliesFirstPrinted)
+			}
+			c.orderRsc(r, "stop", m, "stop", down)
+			c.orderRsc(m, "stop", r, "stopped", postDown)
+			c.orderRsc(r, "start", m, "start", orderImpliesFirstPrinted)
+			c.orderRsc(m, "start", r, "running", orderRunnableLeft|orderImpliesThen|orderImpliesThenPrinted)
+			if !r.Ordered {
+				c.orderRsc(r, "start", m, "start", orderImpliesThen|orderRunnableLeft|orderImpliesFirstPrinted)
+			} else if prev != nil {
+				c.orderRsc(prev, "start", m, "start", orderImpliesThen|orderRunnableLeft)
+				c.orderRsc(m, "stop", prev, "stop", orderOptional|orderRestart)
+				if promotable {
+					c.orderRsc(prev, "promote", m, "promote", orderImpliesThen|orderRunnableLeft)
+					c.orderRsc(m, "demote", prev, "demote", orderOptional)
+				}
+			}
+			if len(m.RunningOn) > 0 {
+				if r.Ordered && prev != nil && len(prev.RunningOn) == 0 && lastActive != nil && len(lastActive.RunningOn) > 0 {
+					c.orderRsc(m, "stop", lastActive, "stop", orderOptional)
+				}
+				lastActive = m
+			}
+			prev = m
+		}
+	case KindClone:
+		c.orderRsc(r, "stopped", r, "start", orderOptional)
+		c.orderRsc(r, "start", r, "running", orderRunnableLeft)
+		c.orderRsc(r, "stop", r, "stopped", orderRunnableLeft)
+		if r.Promotable {
+			c.orderRsc(r, "demoted", r, "stop", orderOptional)
+			c.orderRsc(r, "running", r, "promote", orderRunnableLeft)
+		}
+		var last *Resource
+		for _, ch := range r.Children {
+			c.internalConstraints(ch)
+			c.orderRsc(r, "start", ch, "start", orderRunnableLeft|orderImpliesFirstPrinted)
+			c.orderRsc(ch, "start", r, "running", orderImpliesThenPrinted)
+			if r.Ordered && last != nil {
+				c.orderRsc(last, "start", ch, "start", orderOptional)
+			}
+			c.orderRsc(r, "stop", ch, "stop", orderImpliesFirstPrinted)
+			c.orderRsc(ch, "stop", r, "stopped", orderImpliesThenPrinted)
+			if r.Ordered && last != nil {
+				c.orderRsc(ch, "stop", last, "stop", orderOptional)
+			}
+			if r.Promotable {
+				c.orderRsc(r, "promote", ch, "promote", orderRunnableLeft|orderImpliesFirstPrinted)
+				c.orderRsc(ch, "promote", r, "promoted", orderImpliesThenPrinted)
+				c.orderRsc(r, "demote", ch, "demote", orderImpliesFirstPrinted)
+				c.orderRsc(ch, "demote", r, "demoted", orderImpliesThenPrinted)
+			}
+			last = ch
+		}
+	}
+}
+
+// scheduleProbes creates start-up probes (pcmk__schedule_probes).
+func (c *cluster) scheduleProbes() {
+	if !c.probesOn {
+		return
+	}
+	for _, n := range c.nodes {
+		if !n.Online || n.Unclean {
+			continue
+		}
+		for _, r := range c.resources {
+			c.probe(r, n)
+		}
+	}
+}
+
+func (c *cluster) probe(r *Resource, n *Node) bool {
+	switch r.Kind {
+	case KindGroup:
+		any := false
+		for _, ch := range r.Children {
+			if c.probe(ch, n) {
+				any = true
+			}
+		}
+		return any
+	case KindClone:
+		if r.Unique {
+			any := false
+			for _, ch := range r.Children {
+				if c.probe(ch, n) {
+					any = true
+				}
+			}
+			return any
+		}
+		var child *Resource
+		for _, ch := range r.Children {
+			known := false
+			ch.walk(func(x *Resource) {
+				if x.Kind == KindPrimitive && len(x.history[n]) > 0 {
+					known = true
+				}
+			})
+			if known {
+				child = ch
+				break
+			}
+		}
+		if child == nil {
+			for _, ch := range r.Children {
+				if ch.AllocatedTo == n || (ch.Kind == KindGroup && len(ch.Children) > 0 && ch.Children[0].AllocatedTo == n) {
+					child = ch
+					break
+				}
+			}
+		}
+		if child == nil {
+			child = r.Children[0]
+		}
+		return c.probe(child, n)
+	}
+	if r.Orphan {
+		return false
+	}
+	if r.KnownOn[n] {
+		return false
+	}
+	top := r.top()
+	_, allowed := r.Allowed[n]
+	if r.ExclusiveDiscover || top.ExclusiveDiscover {
+		if !allowed || r.Discover[n] != "exclusive" {
+			return false
+		}
+	}
+	if r.Discover[n] == "never" {
+		return false
+	}
+	p := c.newAction(r, opKeyFor(r.ID, "monitor", 0), "monitor", n, false)
+	p.clear(aOptional)
+	running := false
+	for _, x := range r.RunningOn {
+		if x == n {
+			running = true
+		}
+	}
+	if !running {
+		p.Meta["op_target_rc"] = "7"
+	} else if r.Role == RolePromoted {
+		p.Meta["op_target_rc"] = "8"
+	}
+	if !r.isCloneInstance() && r.cloneParent() == nil {
+		top = r
+	} else if r.cloneParent() == nil {
+		top = r
+	}
+	flags := orderOptional
+	if !p.has(aRunnable) && len(r.RunningOn) == 0 {
+		flags |= orderRunnableLeft
+	}
+	c.newOrdering(r, "", p, top, opKeyFor(top.ID, "start", 0), nil, flags)
+	return true
+}

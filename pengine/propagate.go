@@ -1,0 +1,506 @@
+package pengine
+
+import "strings"
+
+// applyOrderings resolves resource-level orderings into action edges and
+// propagates flags (pcmk__apply_orderings).
+func (c *cluster) applyOrderings() {
+	for _, o := range c.orderings {
+		if o.FirstRsc != nil {
+			c.rscOrderFirst(o)
+			continue
+		}
+		if o.ThenRsc != nil {
+			c.orderAfter(o.FirstAct, o.ThenRsc, o)
+		} else {
+			orderActions(o.FirstAct, o.ThenAct, o.Type)
+		}
+	}
+	for i := len(c.actions) - 1; i >= 0; i-- {
+		c.updateAction(c.actions[i], 0)
+	}
+}
+
+func (c *cluster) rscOrderFirst(o *Ordering) {
+	first := o.FirstRsc
+	var firsts []*Action
+	if o.FirstAct != nil {
+		firsts = []*Action{o.FirstAct}
+	} else {
+		firsts = first.findActions(o.FirstTask, nil)
+	}
+	if len(firsts) == 0 && first == o.ThenRsc {
+		return
+	}
+	if len(firsts) == 0 {
+		_, task, iv, ok := parseOpKey(o.FirstTask)
+		if !ok {
+			return
+		}
+		state := first.stateRole()
+		if state == RoleStopped && task == "stop" {
+			return
+		}
+		if state == RoleUnpromoted && task == "demote" {
+			return
+		}
+		firsts = []*Action{c.newAction(first, opKeyFor(first.ID, task, iv), task, nil, true)}
+	}
+	for _, fa := range firsts {
+		if o.ThenRsc == nil {
+			orderActions(fa, o.ThenAct, o.Type)
+		} else {
+			c.orderAfter(fa, o.ThenRsc, o)
+		}
+	}
+}
+
+// stateRole is the resource's current role as fns->state(rsc, TRUE) reports.
+func (r *Resource) stateRole() Role {
+	if r.Kind == KindPrimitive {
+		return r.Role
+	}
+	best := RoleStopped
+	for _, ch := range r.Children {
+		if x := ch.stateRole(); x > best {
+			best = x
+		}
+	}
+	return best
+}
+
+func (c *cluster) orderAfter(first *Action, r *Resource, o *Ordering) {
+	var thens []*Action
+	if o.ThenAct != nil {
+		thens = []*Action{o.ThenAct}
+	} else if r != nil {
+		thens = r.findActions(o.ThenTask, nil)
+	}
+	for _, t := range thens {
+		if first != nil {
+			orderActions(first, t, o.Type)
+		} else {
+			t.clear(aRunnable)
+		}
+	}
+}
+
+func isParent(child, r *Resource) bool {
+	for p := child.Parent; p != nil; p = p.Parent {
+		if p == r {
+			return true
+		}
+	}
+	return false
+}
+
+// remapForOrdering maps a collective resource's start/stop/... to the
+// completion pseudo-action (action_for_ordering).
+func (c *cluster) remapForOrdering(a *Action) *Action {
+	r := a.Rsc
+	if r == nil || r.Kind == KindPrimitive || strings.Contains(a.Key, "notify") {
+		return a
+	}
+	_, task, iv, ok := parseOpKey(a.Key)
+	if !ok || iv > 0 {
+		return a
+	}
+	var mapped string
+	switch task {
+	case "stop":
+		mapped = "stopped"
+	case "start":
+		mapped = "running"
+	case "promote":
+		mapped = "promoted"
+	case "demote":
+		mapped = "demoted"
+	case "stopped", "running", "promoted", "demoted":
+		mapped = task
+	default:
+		return a
+	}
+	if x := r.actIdx[actKey{opKeyFor(r.ID, mapped, 0), nil}]; x != nil {
+		return x
+	}
+	return a
+}
+
+// actionFlags returns the effective flags of an action for orderings
+// (the variant's action_flags).
+func (c *cluster) actionFlags(a *Action, n *Node) int {
+	if a.Rsc == nil {
+		return a.Flags
+	}
+	switch a.Rsc.Kind {
+	case KindGroup:
+		return c.groupActionFlags(a, n)
+	case KindClone:
+		return c.cloneActionFlags(a, n)
+	}
+	return a.Flags
+}
+
+func childTask(task string) string {
+	switch task {
+	case "running":
+		return "start"
+	case "stopped":
+		return "stop"
+	case "promoted":
+		return "promote"
+	case "demoted":
+		return "demote"
+	}
+	return task
+}
+
+func (c *cluster) groupActionFlags(a *Action, n *Node) int {
+	flags := aOptional | aRunnable | aPseudo
+	for _, m := range a.Rsc.Children {
+		task := childTask(a.Task)
+		ma := m.firstAction(task, n)
+		if ma != nil {
+			mf := c.actionFlags(ma, n)
+			if flags&aOptional != 0 && mf&aOptional == 0 {
+				flags &^= aOptional
+				a.clear(aOptional)
+			}
+			if task != a.Task && flags&aRunnable != 0 && mf&aRunnable == 0 {
+				flags &^= aRunnable
+				a.clear(aRunnable)
+			}
+		} else if task != "stop" && task != "demote" {
+			flags &^= aRunnable
+		}
+	}
+	return flags
+}
+
+// cloneActionFlags is summary_action_flags: optional unless any instance's
+// matching action is required; runnable if any instance's is.
+func (c *cluster) cloneActionFlags(a *Action, n *Node) int {
+	flags := aOptional | aRunnable | aPseudo
+	anyRunnable := false
+	checkRunnable := a.Task != "stop" && a.Task != "stopped" && a.Task != "demote" && a.Task != "demoted"
+	task := childTask(a.Task)
+	for _, ch := range a.Rsc.Children {
+		ca := ch.firstAction(task, n)
+		if ca == nil {
+			continue
+		}
+		cf := c.actionFlags(ca, n)
+		if flags&aOptional != 0 && cf&aOptional == 0 {
+			flags &^= aOptional
+			a.clear(aOptional)
+		}
+		if cf&aRunnable != 0 {
+			anyRunnable = true
+		}
+	}
+	if checkRunnable && !anyRunnable {
+		flags &^= aRunnable
+		if n == nil {
+			a.clear(aRunnable)
+		}
+	}
+	return flags
+}
+
+func (c *cluster) flagsForOrdering(a *Action, n *Node) int {
+	if a.Rsc == nil {
+		return a.Flags
+	}
+	f := c.actionFlags(a, nil)
+	if n == nil || a.Rsc.Kind != KindClone {
+		return f
+	}
+	runnable := f&aRunnable != 0
+	f = c.actionFlags(a, n)
+	if runnable {
+		f |= aRunnable
+	}
+	return f
+}
+
+// updateAction is pcmk__update_action_for_orderings.
+func (c *cluster) updateAction(then *Action, depth int) {
+	if depth > 200 {
+		return
+	}
+	changedThen := false
+	lastFlags := then.Flags
+	if then.has(aRequiresAny) {
+		then.RunnableBefore = 0
+		if then.RequiredRunnableBefore == 0 {
+			then.RequiredRunnableBefore = 1
+		}
+		then.clear(aRunnable)
+	}
+	for i := 0; i < len(then.Before); i++ {
+		e := then.Before[i]
+		first := e.Action
+		thenNode, firstNode := then.Node, first.Node
+		if first.Rsc != nil && first.Rsc.Kind == KindGroup && first.Task == "start" {
+			firstNode = first.Rsc.AllocatedTo
+		}
+		if then.Rsc != nil && then.Rsc.Kind == KindGroup && then.Task == "start" {
+			thenNode = then.Rsc.AllocatedTo
+		}
+		if e.Type&orderSameNode != 0 && firstNode != nil && thenNode != nil && firstNode != thenNode {
+			e.Type = orderNone
+			continue
+		}
+		if first.Rsc != nil && then.Rsc != nil && first.Rsc != then.Rsc && !isParent(then.Rsc, first.Rsc) {
+			first = c.remapForOrdering(first)
+		}
+		changedFirst := false
+		if first == e.Action {
+			ff := c.flagsForOrdering(first, thenNode)
+			tf := c.flagsForOrdering(then, firstNode)
+			ct, cf := c.updateForOrderingFlags(first, then, ff, tf, e)
+			changedThen = changedThen || ct
+			changedFirst = cf
+		} else if orderActions(first, then, e.Type) {
+			changedThen = true
+			e.Type = orderNone
+		} else {
+			e.Type = orderNone
+		}
+		if changedFirst {
+			for _, a := range first.After {
+				c.updateAction(a.Action, depth+1)
+			}
+			c.updateAction(first, depth+1)
+		}
+	}
+	if then.has(aRequiresAny) {
+		changedThen = lastFlags != then.Flags
+	}
+	if changedThen {
+		c.updateAction(then, depth+1)
+		for _, a := range then.After {
+			c.updateAction(a.Action, depth+1)
+		}
+	}
+}
+
+// updateForOrderingFlags is update_action_for_ordering_flags.
+func (c *cluster) updateForOrderingFlags(first, then *Action, ff, tf int, e *orderEdge) (changedThen, changedFirst bool) {
+	node := then.Node
+	typ := e.Type
+	if typ&orderImpliesThenOnNode != 0 {
+		typ &^= orderImpliesThenOnNode
+		typ |= orderImpliesThen
+		e.Type = typ
+		node = first.Node
+	}
+	upd := func(flags, filter, t int) {
+		ct, cf := c.updateOrdered(first, then, node, flags, filter, t)
+		changedThen = changedThen || ct
+		changedFirst = changedFirst || cf
+	}
+	if typ&orderImpliesThen != 0 {
+		if then.Rsc != nil {
+			upd(ff&aOptional, aOptional, orderImpliesThen)
+		} else if ff&aOptional == 0 && then.has(aOptional) {
+			then.clear(aOptional)
+			changedThen = true
+		}
+	}
+	if typ&orderRestart != 0 && then.Rsc != nil {
+		upd(ff, aOptional|aRunnable, orderRestart)
+	}
+	if typ&orderImpliesFirst != 0 {
+		if first.Rsc != nil {
+			upd(ff, aOptional, orderImpliesFirst)
+		} else if ff&aOptional == 0 && first.has(aRunnable) {
+			first.clear(aRunnable)
+			changedFirst = true
+		}
+	}
+	if typ&orderPromotedImpliesFirst != 0 && then.Rsc != nil {
+		upd(ff&aOptional, aOptional, orderPromotedImpliesFirst)
+	}
+	if typ&orderOneOrMore != 0 {
+		if then.Rsc != nil {
+			upd(ff, aRunnable, orderOneOrMore)
+		} else if ff&aRunnable != 0 {
+			then.RunnableBefore++
+			if then.RunnableBefore >= then.RequiredRunnableBefore && !then.has(aRunnable) {
+				then.set(aRunnable)
+				changedThen = true
+			}
+		}
+	}
+	if typ&orderProbe != 0 && then.Rsc != nil {
+		if ff&aRunnable == 0 && first.Rsc != nil && len(first.Rsc.RunningOn) > 0 {
+			e.Type = orderNone
+			typ = orderNone
+		} else {
+			upd(ff, aRunnable, orderRunnableLeft)
+		}
+	}
+	if typ&orderRunnableLeft != 0 {
+		if then.Rsc != nil {
+			upd(ff, aRunnable, orderRunnableLeft)
+		} else if ff&aRunnable == 0 && then.has(aRunnable) {
+			then.clear(aRunnable)
+			changedThen = true
+		}
+	}
+	if typ&orderImpliesFirstMigratable != 0 && then.Rsc != nil {
+		upd(ff, aOptional, orderImpliesFirstMigratable)
+	}
+	if typ&orderPseudoLeft != 0 && then.Rsc != nil {
+		upd(ff, aOptional, orderPseudoLeft)
+	}
+	if typ&orderOptional != 0 && then.Rsc != nil {
+		upd(ff, aRunnable, orderOptional)
+	}
+	if typ&orderAsymmetrical != 0 && then.Rsc != nil {
+		upd(ff, aRunnable, orderAsymmetrical)
+	}
+	if first.has(aRunnable) && typ&orderImpliesThenPrinted != 0 && ff&aOptional == 0 {
+		then.set(aPrintAlways)
+	}
+	if typ&orderImpliesFirstPrinted != 0 && tf&aOptional == 0 {
+		first.set(aPrintAlways)
+	}
+	if typ&(orderImpliesThen|orderImpliesFirst|orderRestart) != 0 && first.Rsc != nil &&
+		!first.Rsc.Managed && first.Rsc.Block && !first.has(aRunnable) && first.Task == "stop" {
+		if then.has(aRunnable) {
+			then.clear(aRunnable)
+			changedThen = true
+		}
+	}
+	return
+}
+
+func clearBecause(a *Action, flag int, reason *Action) {
+	if a.Flags&flag != 0 {
+		a.clear(flag)
+		if a.Rsc != reason.Rsc && flag == aRunnable && reason.Rsc != nil && a.Reason == "" {
+			// pe__action2reason: "<task> of <rsc> unrunnable" style reasons
+			task := reason.Task
+			if task == "running" {
+				task = "start"
+			}
+			a.Reason = "required " + reason.Rsc.ID + " " + taskVerb(task)
+		}
+	}
+}
+
+func taskVerb(t string) string {
+	switch t {
+	case "start", "running":
+		return "start"
+	case "stop", "stopped":
+		return "stop"
+	case "promote", "promoted":
+		return "promote"
+	case "demote", "demoted":
+		return "demote"
+	}
+	return t
+}
+
+// updateOrdered is the variant's update_ordered_actions.
+func (c *cluster) updateOrdered(first, then *Action, n *Node, flags, filter, typ int) (bool, bool) {
+	ct, cf := c.updatePrimitiveOrdered(first, then, n, flags, filter, typ)
+	if then.Rsc != nil && then.Rsc.Kind != KindPrimitive {
+		for _, m := range then.Rsc.Children {
+			ma := m.firstAction(childTask2(then.Task, then.Rsc), n)
+			if ma != nil {
+				a, b := c.updateOrdered(first, ma, n, flags, filter, typ)
+				ct = ct || a
+				cf = cf || b
+			}
+		}
+	}
+	return ct, cf
+}
+
+func childTask2(task string, r *Resource) string {
+	return task
+}
+
+func (c *cluster) updatePrimitiveOrdered(first, then *Action, n *Node, flags, filter, typ int) (bool, bool) {
+	thenFlags, firstFlags := then.Flags, first.Flags
+	if typ&orderAsymmetrical != 0 && then.Rsc != nil {
+		role := then.Rsc.stateRole()
+		skip := false
+		if role == RoleStopped && then.Task == "stop" {
+			skip = true
+		}
+		if !skip && role >= RoleStarted && then.has(aOptional) && then.Node != nil && len(then.Rsc.RunningOn) == 1 &&
+			then.Node == then.Rsc.RunningOn[0] && then.Task == "start" {
+			skip = true
+		}
+		if !skip && !first.has(aRunnable) {
+			clearBecause(then, aOptional, first)
+			clearBecause(then, aRunnable, first)
+		}
+	}
+	if typ&orderImpliesFirst != 0 && thenFlags&aOptional == 0 {
+		if filter&aOptional != 0 && flags&aOptional == 0 && firstFlags&aOptional != 0 {
+			clearBecause(first, aOptional, then)
+		}
+		if flags&aMigrateRunnable != 0 && !then.has(aMigrateRunnable) {
+			clearBecause(first, aMigrateRunnable, then)
+		}
+	}
+	if typ&orderPromotedImpliesFirst != 0 && then.Rsc != nil && then.Rsc.Role == RolePromoted &&
+		filter&aOptional != 0 && !then.has(aOptional) {
+		clearBecause(first, aOptional, then)
+	}
+	if typ&orderImpliesFirstMigratable != 0 && filter&aOptional != 0 {
+		if then.Flags&(aMigrateRunnable|aRunnable) != aMigrateRunnable|aRunnable {
+			clearBecause(first, aRunnable, then)
+		}
+		if !then.has(aOptional) {
+			clearBecause(first, aOptional, then)
+		}
+	}
+	if typ&orderPseudoLeft != 0 && filter&aOptional != 0 && !first.has(aRunnable) {
+		clearBecause(then, aMigrateRunnable, first)
+		then.clear(aPseudo)
+	}
+	if typ&orderRunnableLeft != 0 && filter&aRunnable != 0 && then.has(aRunnable) && flags&aRunnable == 0 {
+		clearBecause(then, aRunnable, first)
+		clearBecause(then, aMigrateRunnable, first)
+	}
+	if typ&orderImpliesThen != 0 && filter&aOptional != 0 && then.has(aOptional) && flags&aOptional == 0 &&
+		!first.has(aMigrateRunnable) {
+		clearBecause(then, aOptional, first)
+	}
+	if typ&orderRestart != 0 && first.Rsc != nil && then.Rsc != nil {
+		reason := false
+		if filter&aOptional != 0 && !then.has(aOptional) {
+			reason = true
+		}
+		if filter&aRunnable != 0 && !then.has(aRunnable) && then.Rsc.Managed && first.Rsc == then.Rsc {
+			reason = true
+		}
+		if reason {
+			if first.has(aRunnable) {
+				clearBecause(first, aOptional, then)
+			}
+			if !then.has(aOptional) {
+				clearBecause(first, aOptional, then)
+			}
+			if !then.has(aMigrateRunnable) {
+				clearBecause(first, aMigrateRunnable, then)
+			}
+			if !first.has(aOptional) && !first.has(aRunnable) {
+				clearBecause(then, aRunnable, first)
+			}
+		}
+	}
+	ct := thenFlags != then.Flags
+	cf := firstFlags != first.Flags
+	if ct && then.Rsc != nil && then.Rsc.Parent != nil {
+		c.updateAction(then, 50)
+	}
+	return ct, cf
+}

@@ -1,0 +1,970 @@
+package pengine
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// lrmOp is one <lrm_rsc_op> history entry.
+type lrmOp struct {
+	XML                          *etree.Element
+	ID, Task                     string
+	Interval                     int
+	RC, Status                   int
+	CallID                       int
+	TargetRC                     int
+	LastChange                   int64
+	Digest                       string
+	MigrateSource, MigrateTarget string
+}
+
+const (
+	execPending       = -1
+	execDone          = 0
+	execCancelled     = 1
+	execTimeout       = 2
+	execNotSupported  = 3
+	execError         = 4
+	execErrorHard     = 5
+	execErrorFatal    = 6
+	execNotInstalled  = 7
+	execNotConnected  = 8
+	execInvalid       = 9
+	execNoFenceDevice = 10
+	execNoSecrets     = 11
+)
+
+func atoiDef(s string, def int) int {
+	v, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return def
+	}
+	return v
+}
+
+func parseLrmOp(e *etree.Element) *lrmOp {
+	op := &lrmOp{XML: e, ID: attr(e, "id"), Task: attr(e, "operation"),
+		Interval: atoiDef(attr(e, "interval"), 0), RC: atoiDef(attr(e, "rc-code"), 0),
+		Status: atoiDef(attr(e, "op-status"), 0), CallID: atoiDef(attr(e, "call-id"), 0),
+		Digest: attr(e, "op-digest"), TargetRC: -1,
+		MigrateSource: attr(e, "migrate_source"), MigrateTarget: attr(e, "migrate_target")}
+	if v, err := strconv.ParseInt(attr(e, "last-rc-change"), 10, 64); err == nil {
+		op.LastChange = v
+	} else if v, err := strconv.ParseInt(attr(e, "last-run"), 10, 64); err == nil {
+		op.LastChange = v
+	}
+	// transition-key is "action:transition:target-rc:uuid"
+	if k := attr(e, "transition-key"); k != "" {
+		parts := strings.Split(k, ":")
+		if len(parts) >= 4 {
+			op.TargetRC = atoiDef(parts[2], -1)
+		}
+	}
+	return op
+}
+
+func (o *lrmOp) isProbe() bool { return o.Task == "monitor" && o.Interval == 0 }
+
+// unpackStatus reads the <status> section.
+func (c *cluster) unpackStatus() {
+	// Startup fencing: configured cluster nodes not seen in status are unclean.
+	for _, n := range c.nodes {
+		n.Unseen = true
+		if c.stonithEnabled && isTrue(c.optOr("startup-fencing", "true")) && n.Type == "member" {
+			n.Unclean = true
+		}
+	}
+	if c.status == nil {
+		return
+	}
+	states := c.status.SelectElements("node_state")
+	for _, st := range states {
+		n := c.findNode(attr(st, "id"), attr(st, "uname"))
+		if n == nil || n.Type == "remote" {
+			continue
+		}
+		if ta := st.SelectElement("transient_attributes"); ta != nil {
+			c.unpackNVSets(ta, "instance_attributes", n, n.Attrs, true)
+		}
+		if isTrue(n.Attrs["standby"]) {
+			n.Standby = true
+		}
+		if isTrue(n.Attrs["maintenance"]) {
+			n.Maintenance = true
+		}
+		n.Unclean = false
+		n.Unseen = false
+		c.determineOnline(st, n)
+		if !c.haveQuorum && n.Online && c.noQuorumPolicy == "suicide" {
+			c.fenceNode(n, "cluster does not have quorum")
+		}
+	}
+	unpacked := map[*Node]bool{}
+	for _, st := range states {
+		n := c.findNode(attr(st, "id"), attr(st, "uname"))
+		if n == nil || unpacked[n] || n.Type == "remote" {
+			continue
+		}
+		if !c.stonithEnabled && !n.Online {
+			continue
+		}
+		unpacked[n] = true
+		c.unpackNodeLrm(n, st)
+	}
+	if c.stonithEnabled {
+		for _, st := range states {
+			n := c.findNode(attr(st, "id"), attr(st, "uname"))
+			if n == nil || unpacked[n] || n.Type == "remote" {
+				continue
+			}
+			unpacked[n] = true
+			c.unpackNodeLrm(n, st)
+		}
+	}
+}
+
+func (c *cluster) optOr(name, def string) string {
+	if v, ok := c.config[name]; ok {
+		return v
+	}
+	return def
+}
+
+func (c *cluster) findNode(id, uname string) *Node {
+	if n := c.nodeByID[id]; n != nil {
+		return n
+	}
+	return c.nodeByName[uname]
+}
+
+// determineOnline follows determine_online_status(_fencing|_no_fencing).
+func (c *cluster) determineOnline(st *etree.Element, n *Node) {
+	shutdown := n.Attrs["shutdown"]
+	if shutdown != "" && shutdown != "0" {
+		n.Shutdown = true
+	}
+	exp := attr(st, "expected")
+	if exp == "member" {
+		n.ExpectedUp = true
+	}
+	join := attr(st, "join")
+	peer := attr(st, "crmd")
+	inCCM := attr(st, "in_ccm")
+	crmdOnline := strings.EqualFold(peer, "online")
+	if !c.stonithEnabled {
+		switch {
+		case !isTrue(inCCM):
+		case crmdOnline:
+			if join == "member" {
+				n.Online = true
+			}
+		case !n.ExpectedUp:
+		default:
+			c.fenceNode(n, "peer is unexpectedly down")
+		}
+	} else {
+		term := n.Attrs["terminate"]
+		doTerminate := isTrue(term) || (term != "" && term[0] != '0' && term[0] >= '0' && term[0] <= '9')
+		online := isTrue(inCCM)
+		if exp == "" {
+			exp = "down"
+		}
+		switch {
+		case n.Shutdown:
+			online = crmdOnline
+		case !hasAttr(st, "in_ccm"):
+			c.fenceNode(n, "peer has not been seen by the cluster")
+		case join == "nack":
+			c.fenceNode(n, "peer failed Pacemaker membership criteria")
+		case !doTerminate && exp == "down":
+			if isTrue(inCCM) || crmdOnline {
+				n.Standby = true
+				n.Pending = true
+			}
+		case doTerminate && join == "down" && !isTrue(inCCM) && !crmdOnline:
+			online = false
+		case !isTrue(inCCM):
+			c.fenceNode(n, "peer is no longer part of the cluster")
+		case !crmdOnline:
+			c.fenceNode(n, "peer process is no longer available")
+		case doTerminate:
+			c.fenceNode(n, "termination was requested")
+		case join == "member":
+		case join == "pending" || join == "down":
+			n.Standby = true
+			n.Pending = true
+		default:
+			c.fenceNode(n, "peer was in an unknown state")
+		}
+		n.Online = online
+	}
+	if n.Type == "ping" {
+		n.Online = false
+	}
+	if n.Online && n.Unclean {
+		// an unclean node is never considered able to run resources
+	}
+	if !n.Online {
+		n.Shutdown = n.Shutdown && false
+	}
+}
+
+// fenceNode marks a node unclean and schedules its fencing (pe_fence_node).
+func (c *cluster) fenceNode(n *Node, reason string) {
+	if n.Unclean {
+		return
+	}
+	n.Unclean = true
+	n.FenceReason = reason
+	c.fenceOp(n, "", true, reason)
+}
+
+// unpackNodeLrm reads one node's resource history.
+func (c *cluster) unpackNodeLrm(n *Node, st *etree.Element) {
+	lrm := st.SelectElement("lrm")
+	if lrm == nil {
+		return
+	}
+	rs := lrm.SelectElement("lrm_resources")
+	if rs == nil {
+		return
+	}
+	for _, lr := range rs.SelectElements("lrm_resource") {
+		c.unpackLrmResource(n, lr)
+	}
+}
+
+// findRscForHistory maps an lrm_resource id to a resource (unpack_find_resource).
+func (c *cluster) findRscForHistory(n *Node, id string) *Resource {
+	if r := c.rscByID[id]; r != nil && r.Kind == KindPrimitive {
+		if cp := r.cloneParent(); cp == nil || cp.Unique {
+			return r
+		}
+		// anonymous clone instance recorded with its number: treat like base
+	}
+	base := id
+	if i := strings.LastIndexByte(id, ':'); i > 0 {
+		base = id[:i]
+	}
+	// Find the clone whose primitive has this configuration id.
+	var clone *Resource
+	for _, top := range c.resources {
+		if top.Kind != KindClone {
+			continue
+		}
+		for _, inst := range top.Children {
+			for _, p := range inst.primitives() {
+				if p.XMLID == base {
+					clone = top
+				}
+			}
+		}
+	}
+	if clone == nil {
+		if r := c.rscByID[base]; r != nil && r.Kind == KindPrimitive && r.cloneParent() == nil {
+			return r
+		}
+		return nil
+	}
+	if clone.Unique {
+		if r := c.rscByID[id]; r != nil {
+			return r
+		}
+		return nil
+	}
+	pick := func(inst *Resource) *Resource {
+		for _, p := range inst.primitives() {
+			if p.XMLID == base {
+				return p
+			}
+		}
+		return nil
+	}
+	// An instance already active (or known) on this node takes it.
+	for _, inst := range clone.Children {
+		active := false
+		for _, p := range inst.primitives() {
+			if len(p.history[n]) > 0 {
+				for _, rn := range p.RunningOn {
+					if rn == n {
+						active = true
+					}
+				}
+			}
+		}
+		if active {
+			if p := pick(inst); p != nil && len(p.history[n]) == 0 {
+				return p
+			}
+		}
+	}
+	// Otherwise the first instance not active anywhere and without history here.
+	for _, inst := range clone.Children {
+		p := pick(inst)
+		if p == nil || len(p.history[n]) > 0 {
+			continue
+		}
+		busy := false
+		for _, q := range inst.primitives() {
+			if len(q.RunningOn) > 0 || q.PendingTask != "" || len(q.history[n]) > 0 {
+				busy = true
+			}
+		}
+		if !busy {
+			return p
+		}
+	}
+	// Orphan instance.
+	inst, err := c.unpackResource(clone.Children[0].XML, clone, ":"+strconv.Itoa(len(clone.Children)))
+	if err != nil || inst == nil {
+		return nil
+	}
+	inst.walk(func(x *Resource) { x.Orphan = true })
+	clone.Children = append(clone.Children, inst)
+	return pick(inst)
+}
+
+func (c *cluster) unpackLrmResource(n *Node, lr *etree.Element) {
+	id := attr(lr, "id")
+	if id == "" {
+		return
+	}
+	var ops []*lrmOp
+	for _, e := range lr.SelectElements("lrm_rsc_op") {
+		ops = append(ops, parseLrmOp(e))
+	}
+	if len(ops) == 0 {
+		return
+	}
+	r := c.findRscForHistory(n, id)
+	if r == nil {
+		r = c.orphanResource(lr, id)
+		if r == nil {
+			return
+		}
+	}
+	if r.CloneName == "" {
+		r.CloneName = id
+	}
+	sort.SliceStable(ops, func(i, j int) bool { return opNewer(ops[j], ops[i]) })
+	r.history[n] = ops
+
+	saved := r.Role
+	r.Role = RoleUnknown
+	fail := failIgnore
+	var lastFailure *lrmOp
+	for _, op := range ops {
+		c.unpackRscOp(r, n, op, &lastFailure, &fail)
+	}
+	c.processRscState(r, n, fail)
+	if r.hasTargetRole {
+		if r.NextRole == RoleUnknown || r.TargetRole < r.NextRole {
+			r.NextRole = r.TargetRole
+		}
+	}
+	if saved > r.Role {
+		r.Role = saved
+	}
+}
+
+// opNewer reports whether a happened after b (sort_op_by_callid).
+func opNewer(a, b *lrmOp) bool {
+	if a.CallID == -1 && b.CallID != -1 {
+		return true
+	}
+	if b.CallID == -1 && a.CallID != -1 {
+		return false
+	}
+	if a.CallID != b.CallID {
+		return a.CallID > b.CallID
+	}
+	return a.LastChange > b.LastChange
+}
+
+func (c *cluster) orphanResource(lr *etree.Element, id string) *Resource {
+	e := etree.NewElement("primitive")
+	e.CreateAttr("id", id)
+	for _, k := range []string{"class", "provider", "type"} {
+		if v := attr(lr, k); v != "" {
+			e.CreateAttr(k, v)
+		}
+	}
+	r, err := c.unpackResource(e, nil, "")
+	if err != nil || r == nil {
+		return nil
+	}
+	r.Orphan = true
+	if !c.stopOrphans {
+		r.Managed = false
+	}
+	c.resources = append(c.resources, r)
+	r.Allowed = map[*Node]int{}
+	for _, n := range c.nodes {
+		r.Allowed[n] = -Infinity // orphans may run nowhere
+	}
+	return r
+}
+
+func (r *Resource) setActive() {
+	if r.Promotable || (r.Parent != nil && r.top().Promotable) {
+		r.Role = RoleUnpromoted
+	} else {
+		r.Role = RoleStarted
+	}
+}
+
+// failRank orders failure responses by severity (cmp_on_fail).
+func cmpOnFail(a, b onFail) int {
+	rank := func(x onFail) int {
+		switch x {
+		case failIgnore:
+			return 0
+		case failDemote:
+			return 1
+		case failRecover:
+			return 2
+		case failResetRemote:
+			return 3
+		case failRestartContainer:
+			return 4
+		case failMigrate:
+			return 5
+		case failBlock:
+			return 6
+		case failStop:
+			return 7
+		case failStandby:
+			return 8
+		case failFence:
+			return 9
+		}
+		return 0
+	}
+	return rank(a) - rank(b)
+}
+
+func (c *cluster) unpackRscOp(r *Resource, n *Node, op *lrmOp, lastFailure **lrmOp, fail *onFail) {
+	task := op.Task
+	if task == "notify" || task == "meta-data" {
+		return
+	}
+	rc, status, target := op.RC, op.Status, op.TargetRC
+	parent := r
+	if !r.Unique {
+		parent = r.top()
+	}
+	expired := false
+	if status != execNotInstalled && c.checkOpExpiry(r, n, rc, op) {
+		expired = true
+	}
+	oldRC := rc
+	maskable := op.isProbe() && rc != 0 && rc != 7 && rc != 8 && false
+	_ = maskable
+	c.remapOp(op, r, n, fail, target, &rc, &status)
+	if expired && rc != target {
+		if op.Interval == 0 {
+			return
+		} else if n.Online && !n.Unclean {
+			op.XML.CreateAttr("op-restart-digest", "calculated-failure-timeout")
+			return
+		}
+	}
+	_ = oldRC
+	switch status {
+	case execCancelled:
+		return
+	case execPending:
+		if task == "start" {
+			r.StartPending = true
+			r.setActive()
+		} else if task == "promote" {
+			r.Role = RolePromoted
+		}
+		if r.PendingTask == "" && (op.Interval != 0 || task != "monitor") {
+			r.PendingTask = task
+		}
+		return
+	case execDone:
+		c.updateRscState(r, n, op, task, rc, *lastFailure, fail)
+		return
+	case execNotInstalled:
+		fs := c.opOnFail(r, task, op.Interval)
+		if fs == failIgnore {
+			*fail = failMigrate
+		}
+		c.ban(parent, n, "hard-error")
+		c.unpackOpFailure(r, n, rc, op, lastFailure, fail)
+		return
+	case execNoFenceDevice, execNoSecrets:
+		status = execErrorHard
+	}
+	fs := c.opOnFail(r, task, op.Interval)
+	if fs == failIgnore {
+		c.updateRscState(r, n, op, task, target, *lastFailure, fail)
+		r.FailureIgnored = true
+		return
+	}
+	c.unpackOpFailure(r, n, rc, op, lastFailure, fail)
+	if status == execErrorHard {
+		c.ban(parent, n, "hard-error")
+	} else if status == execErrorFatal {
+		for _, nn := range c.nodes {
+			c.ban(parent, nn, "fatal-error")
+		}
+	}
+}
+
+// ban sets a -INFINITY preference (resource_location with -INFINITY).
+func (c *cluster) ban(r *Resource, n *Node, why string) {
+	r.walk(func(x *Resource) {
+		x.Allowed[n] = -Infinity
+	})
+}
+
+func (c *cluster) remapOp(op *lrmOp, r *Resource, n *Node, fail *onFail, target int, rc, status *int) {
+	if op.Task == "monitor" {
+		// degraded codes count as their healthy equivalents (pcmk__effective_rc)
+		if *rc == 190 {
+			*rc = 0
+		} else if *rc == 191 {
+			*rc = 8
+		}
+	}
+	if *status != execDone && *status != execError {
+		return
+	}
+	*status = execDone
+	isProbe := op.isProbe()
+	if target < 0 {
+		*status = execError
+	} else if target != *rc {
+		*status = execError
+	}
+	switch *rc {
+	case 0:
+		if isProbe && target == 7 {
+			*status = execDone
+		}
+	case 7:
+		if isProbe || target == *rc || !r.Managed {
+			*status = execDone
+			r.Role = RoleStopped
+			*fail = failIgnore
+			r.NextRole = RoleUnknown
+		}
+	case 8:
+		if isProbe && *rc != target {
+			*status = execDone
+		}
+		r.Role = RolePromoted
+	case 9:
+		r.Role = RolePromoted
+		*status = execError
+	case 6:
+		*status = execErrorFatal
+	case 3:
+		if op.Interval == 0 {
+			c.checkRecoverable(r, n, op.Task)
+			*status = execErrorHard
+		} else {
+			*status = execNotSupported
+		}
+	case 5, 2, 4:
+		c.checkRecoverable(r, n, op.Task)
+		*status = execErrorHard
+	default:
+		if *status == execDone {
+			*status = execError
+		}
+	}
+}
+
+func (c *cluster) checkRecoverable(r *Resource, n *Node, task string) {
+	if task != "stop" {
+		return
+	}
+	if c.canFence(n) {
+		return
+	}
+	r.Managed = false
+	r.Block = true
+}
+
+func (c *cluster) canFence(n *Node) bool {
+	if !c.stonithEnabled || !c.haveStonithResource {
+		return false
+	}
+	if c.haveQuorum || c.noQuorumPolicy == "ignore" {
+		return true
+	}
+	return false
+}
+
+func (c *cluster) updateRscState(r *Resource, n *Node, op *lrmOp, task string, rc int, lastFailure *lrmOp, fail *onFail) {
+	clear := false
+	switch {
+	case rc == 5:
+		r.Role = RoleStopped
+	case rc == 7:
+		clear = true
+	case task == "monitor":
+		if lastFailure != nil && opKey(lastFailure) == opKey(op) {
+			clear = true
+		}
+		if r.Role < RoleStarted {
+			r.setActive()
+		}
+	case task == "start":
+		r.Role = RoleStarted
+		clear = true
+	case task == "stop":
+		r.Role = RoleStopped
+		clear = true
+	case task == "promote":
+		r.Role = RolePromoted
+		clear = true
+	case task == "demote":
+		if *fail == failDemote {
+			clear = true
+		}
+		r.Role = RoleUnpromoted
+	case task == "migrate_from":
+		r.Role = RoleStarted
+		clear = true
+	case task == "migrate_to":
+		c.migrateToSuccess(r, n, op)
+	default:
+		if r.Role < RoleStarted {
+			r.setActive()
+		}
+	}
+	if clear {
+		switch *fail {
+		case failStop, failFence, failMigrate, failStandby:
+		case failResetRemote:
+		default:
+			*fail = failIgnore
+			r.NextRole = RoleUnknown
+		}
+	}
+}
+
+func opKey(o *lrmOp) string {
+	return o.Task + "_" + strconv.Itoa(o.Interval)
+}
+
+// migrateToSuccess handles a completed migrate_to on the source: the
+// resource is stopped here only if a later stop or a migrate_from on the
+// target says so; otherwise the migration is partial.
+func (c *cluster) migrateToSuccess(r *Resource, n *Node, op *lrmOp) {
+	target := c.nodeByName[op.MigrateTarget]
+	if target == nil {
+		r.Role = RoleStarted
+		return
+	}
+	// Look at the target's history for migrate_from.
+	r.Role = RoleStarted
+	if r.PartialMigSource == nil {
+		r.PartialMigSource = n
+		r.PartialMigTarget = target
+	}
+}
+
+func (c *cluster) unpackOpFailure(r *Resource, n *Node, rc int, op *lrmOp, lastFailure **lrmOp, fail *onFail) {
+	*lastFailure = op
+	task := op.Task
+	isProbe := op.isProbe()
+	c.recordFailedOp(r, n, op)
+	a := c.opOnFail(r, task, op.Interval)
+	failRole := c.opFailRole(r, task, op.Interval)
+	if cmpOnFail(*fail, a) < 0 {
+		*fail = a
+	}
+	switch task {
+	case "stop":
+		c.ban(r, n, "__stop_fail__")
+	case "promote":
+		r.Role = RolePromoted
+	case "demote":
+		if a == failBlock {
+			r.Role = RolePromoted
+			r.NextRole = RoleStopped
+		} else if rc == 7 {
+			r.Role = RoleStopped
+		} else {
+			r.Role = RoleUnpromoted
+		}
+	}
+	if isProbe && rc == 5 {
+		r.Role = RoleStopped
+	} else if r.Role < RoleStarted {
+		r.setActive()
+	}
+	if failRole != RoleStarted && r.NextRole < failRole {
+		r.NextRole = failRole
+	}
+	if failRole == RoleStopped {
+		fr := r
+		if r.Parent != nil {
+			if t := r.top(); t.Kind == KindClone && !t.Unique {
+				fr = t
+			}
+		}
+		for _, nn := range c.nodes {
+			fr.walk(func(x *Resource) { x.Allowed[nn] = -Infinity })
+		}
+	}
+}
+
+func (c *cluster) recordFailedOp(r *Resource, n *Node, op *lrmOp) {}
+
+// opOnFail computes the failure response configured for an op
+// (unpack_operation's on-fail handling).
+func (c *cluster) opOnFail(r *Resource, task string, interval int) onFail {
+	od := r.findOp(task, interval)
+	v := ""
+	if od != nil {
+		v = attr(od.XML, "on-fail")
+		if v == "" {
+			m := map[string]string{}
+			c.unpackNVSets(od.XML, "meta_attributes", nil, m, false)
+			v = m["on-fail"]
+		}
+	}
+	if v == "" {
+		m := map[string]string{}
+		c.unpackNVSetsCtx(c.opDefaults, "meta_attributes", ruleCtx{rsc: r, opName: task, opInterval: interval, hasOp: true}, m, false)
+		v = m["on-fail"]
+	}
+	if task == "stop" && (v == "standby" || v == "demote" || v == "stop") {
+		v = ""
+	}
+	if task == "demote" && v == "" {
+		for _, o := range r.Ops {
+			of := attr(o.XML, "on-fail")
+			if of == "" || !o.Enabled || o.Name != "monitor" || (o.Role != RolePromoted) || o.Interval == 0 || of == "demote" {
+				continue
+			}
+			v = of
+			break
+		}
+	}
+	if v == "demote" {
+		if !(task == "promote" || (task == "monitor" && interval > 0 && od != nil && od.Role == RolePromoted)) {
+			v = ""
+		}
+	}
+	switch strings.ToLower(v) {
+	case "block":
+		return failBlock
+	case "fence":
+		if !c.stonithEnabled {
+			return failStop
+		}
+		return failFence
+	case "standby":
+		return failStandby
+	case "ignore", "nothing":
+		return failIgnore
+	case "migrate":
+		return failMigrate
+	case "stop":
+		return failStop
+	case "restart":
+		return failRecover
+	case "demote":
+		return failDemote
+	}
+	if task == "stop" {
+		if c.stonithEnabled {
+			return failFence
+		}
+		return failBlock
+	}
+	return failRecover
+}
+
+func (c *cluster) opFailRole(r *Resource, task string, interval int) Role {
+	if c.opOnFail(r, task, interval) == failStop {
+		return RoleStopped
+	}
+	if task == "promote" {
+		return RoleUnpromoted
+	}
+	return RoleStarted
+}
+
+// processRscState applies the outcome of a resource's history on a node
+// (process_rsc_state).
+func (c *cluster) processRscState(r *Resource, n *Node, fail onFail) {
+	if r.Role != RoleUnknown {
+		for it := r; it != nil; it = it.Parent {
+			it.KnownOn[n] = true
+			if it.Unique && it != r {
+				break
+			}
+			if it.Unique {
+				break
+			}
+		}
+	}
+	if r.Role > RoleStopped && !n.Online && !n.Maintenance && r.Managed {
+		if c.stonithEnabled {
+			c.fenceNode(n, r.ID+" is thought to be active there")
+		}
+	}
+	saveFail := fail
+	if n.Unclean {
+		fail = failIgnore
+	}
+	switch fail {
+	case failDemote:
+		r.Failed = true
+		c.demoteAction(r, n, false)
+	case failFence:
+		c.fenceNode(n, r.ID+" failed there")
+	case failStandby:
+		n.Standby = true
+		n.StandbyOnFail = true
+	case failBlock:
+		r.Managed = false
+		r.Block = true
+	case failMigrate:
+		c.ban(r, n, "__action_migration_auto__")
+	case failStop:
+		r.NextRole = RoleStopped
+	case failRecover:
+		if r.Role != RoleStopped && r.Role != RoleUnknown {
+			r.Failed = true
+			r.StopFlag = true
+			c.stopAction(r, n, false)
+		}
+	}
+	if r.Role != RoleStopped && r.Role != RoleUnknown {
+		c.addRunning(r, n, saveFail != failIgnore)
+		switch fail {
+		case failIgnore:
+		case failDemote, failBlock:
+			r.Failed = true
+		default:
+			r.Failed = true
+			r.StopFlag = true
+		}
+	} else if strings.Contains(r.CloneName, ":") && !r.Unique {
+		r.CloneName = ""
+	} else {
+		if a := r.actIdx[actKey{r.ID + "_stop_0", n}]; a != nil {
+			a.set(aOptional)
+		}
+	}
+}
+
+// addRunning records that r is active on n (native_add_running).
+func (c *cluster) addRunning(r *Resource, n *Node, failed bool) {
+	for _, x := range r.RunningOn {
+		if x == n {
+			return
+		}
+	}
+	r.RunningOn = append(r.RunningOn, n)
+	n.Running = append(n.Running, r)
+	if r.Parent != nil {
+		for p := r.Parent; p != nil; p = p.Parent {
+			found := false
+			for _, x := range p.RunningOn {
+				if x == n {
+					found = true
+				}
+			}
+			if !found {
+				p.RunningOn = append(p.RunningOn, n)
+			}
+		}
+	}
+	if len(r.RunningOn) > 1 && r.Kind == KindPrimitive {
+		switch r.MultipleActive {
+		case "block":
+			r.Managed = false
+			r.Block = true
+		case "stop_only":
+			for _, nn := range c.nodes {
+				r.Allowed[nn] = -Infinity
+			}
+		}
+	}
+}
+
+// failCount returns the effective fail count of r on n (pe_get_failcount).
+func (c *cluster) failCount(r *Resource, n *Node, effective bool) (int, int64) {
+	name := r.XMLID
+	if r.Unique && r.cloneParent() != nil {
+		name = r.ID
+	}
+	total := 0
+	var last int64
+	for k, v := range n.Attrs {
+		var rest string
+		switch {
+		case strings.HasPrefix(k, "fail-count-"):
+			rest = k[len("fail-count-"):]
+		default:
+			continue
+		}
+		if rest != name && !strings.HasPrefix(rest, name+"#") {
+			// older style per-instance names
+			if !(strings.HasPrefix(rest, name+":") && !r.Unique) {
+				continue
+			}
+		}
+		total = addScore(total, parseScore(v, nil))
+	}
+	for k, v := range n.Attrs {
+		if !strings.HasPrefix(k, "last-failure-") {
+			continue
+		}
+		rest := k[len("last-failure-"):]
+		if rest != name && !strings.HasPrefix(rest, name+"#") && !(strings.HasPrefix(rest, name+":") && !r.Unique) {
+			continue
+		}
+		if t, err := strconv.ParseInt(v, 10, 64); err == nil && t > last {
+			last = t
+		}
+	}
+	if effective && total > 0 && r.FailureTimeout > 0 && last > 0 {
+		if c.now.Unix() >= last+int64(r.FailureTimeout) {
+			total = 0
+		}
+	}
+	return total, last
+}
+
+// checkOpExpiry reports whether a failed history entry has expired through
+// failure-timeout, scheduling a fail-count clear when appropriate.
+func (c *cluster) checkOpExpiry(r *Resource, n *Node, rc int, op *lrmOp) bool {
+	expired := false
+	if r.FailureTimeout > 0 && op.LastChange > 0 {
+		if c.now.Unix() >= op.LastChange+int64(r.FailureTimeout) {
+			expired = true
+		}
+	}
+	unexpired, _ := c.failCount(r, n, true)
+	if expired {
+		if fc, _ := c.failCount(r, n, false); fc > 0 {
+			if unexpired == 0 {
+				c.clearFailcount(r, n, "it expired")
+			} else {
+				expired = false
+			}
+		}
+	}
+	if expired && op.Interval == 0 && op.Task == "monitor" {
+		switch rc {
+		case 0, 7, 8, 190, 191:
+			expired = false
+		}
+	}
+	return expired
+}
