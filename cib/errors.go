@@ -13,34 +13,34 @@ type Rc int
 // Pacemaker's legacy error numbers (results.h, pcmk_err_*), negated as they
 // travel on the wire.
 const (
-	OK                   Rc = 0
-	ErrGeneric           Rc = -201
-	ErrNoQuorum          Rc = -202
-	ErrSchemaValidation  Rc = -203
-	ErrTransformFailed   Rc = -204
-	ErrOldData           Rc = -205
-	ErrDiffFailed        Rc = -206
-	ErrDiffResync        Rc = -207
-	ErrCIBModified       Rc = -208
-	ErrCIBBackup         Rc = -209
-	ErrCIBSave           Rc = -210
-	ErrSchemaUnchanged   Rc = -211
-	ErrCIBCorrupt        Rc = -212
-	ErrMultiple          Rc = -213
-	ErrNodeUnknown       Rc = -214
-	ErrAlready           Rc = -215
-	ErrBadNvpair         Rc = -216
-	ErrUnknownFormat     Rc = -217
-	ENXIO                Rc = -Rc(syscall.ENXIO)
-	EINVAL               Rc = -Rc(syscall.EINVAL)
-	EEXIST               Rc = -Rc(syscall.EEXIST)
-	EACCES               Rc = -Rc(syscall.EACCES)
-	ENOMSG               Rc = -Rc(syscall.ENOMSG)
-	EPROTONOSUPPORT      Rc = -Rc(syscall.EPROTONOSUPPORT)
-	ENOTCONN             Rc = -Rc(syscall.ENOTCONN)
-	EOPNOTSUPP           Rc = -Rc(syscall.EOPNOTSUPP)
-	ETIME                Rc = -Rc(syscall.ETIME)
-	ENOENT               Rc = -Rc(syscall.ENOENT)
+	OK                  Rc = 0
+	ErrGeneric          Rc = -201
+	ErrNoQuorum         Rc = -202
+	ErrSchemaValidation Rc = -203
+	ErrTransformFailed  Rc = -204
+	ErrOldData          Rc = -205
+	ErrDiffFailed       Rc = -206
+	ErrDiffResync       Rc = -207
+	ErrCIBModified      Rc = -208
+	ErrCIBBackup        Rc = -209
+	ErrCIBSave          Rc = -210
+	ErrSchemaUnchanged  Rc = -211
+	ErrCIBCorrupt       Rc = -212
+	ErrMultiple         Rc = -213
+	ErrNodeUnknown      Rc = -214
+	ErrAlready          Rc = -215
+	ErrBadNvpair        Rc = -216
+	ErrUnknownFormat    Rc = -217
+	ENXIO               Rc = -Rc(syscall.ENXIO)
+	EINVAL              Rc = -Rc(syscall.EINVAL)
+	EEXIST              Rc = -Rc(syscall.EEXIST)
+	EACCES              Rc = -Rc(syscall.EACCES)
+	ENOMSG              Rc = -Rc(syscall.ENOMSG)
+	EPROTONOSUPPORT     Rc = -Rc(syscall.EPROTONOSUPPORT)
+	ENOTCONN            Rc = -Rc(syscall.ENOTCONN)
+	EOPNOTSUPP          Rc = -Rc(syscall.EOPNOTSUPP)
+	ETIME               Rc = -Rc(syscall.ETIME)
+	ENOENT              Rc = -Rc(syscall.ENOENT)
 )
 
 var pcmkErrs = map[Rc]struct{ name, desc string }{

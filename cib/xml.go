@@ -58,20 +58,16 @@ func ParseXMLString(s string) (*etree.Element, error) { return ParseXML([]byte(s
 // StripText removes every text/CDATA node below el (comments stay), matching
 // pcmk__strip_xml_text.
 func StripText(el *etree.Element) {
-	kept := el.Child[:0]
-	for _, t := range el.Child {
-		switch c := t.(type) {
+	// Remove back to front through etree's API so its child indexes stay
+	// consistent.
+	for i := len(el.Child) - 1; i >= 0; i-- {
+		switch c := el.Child[i].(type) {
 		case *etree.CharData, *etree.ProcInst, *etree.Directive:
-			continue
+			el.RemoveChildAt(i)
 		case *etree.Element:
 			StripText(c)
 		}
-		kept = append(kept, t)
 	}
-	for i := len(kept); i < len(el.Child); i++ {
-		el.Child[i] = nil
-	}
-	el.Child = kept
 }
 
 // attrName returns the qualified name of an attribute as libxml2 reports it

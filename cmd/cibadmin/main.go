@@ -1,0 +1,25 @@
+// Command cibadmin queries and edits the Pacemaker configuration (CIB),
+// a drop-in for Pacemaker 2.1.5's cibadmin. See tools/cibadmin.
+package main
+
+import (
+	"os"
+
+	"ringmaster/cib"
+	"ringmaster/tools/cibadmin"
+)
+
+func main() {
+	eng := &cib.Engine{}
+	if v := cib.DefaultSchemaValidator(); v != nil {
+		eng.Validate = v.Validate
+		eng.Upgrader = v
+	}
+	os.Exit(cibadmin.Run(os.Args[1:], cibadmin.Env{
+		Getenv: os.Getenv,
+		Stdin:  os.Stdin,
+		Stdout: os.Stdout,
+		Stderr: os.Stderr,
+		Engine: eng,
+	}))
+}
