@@ -788,7 +788,10 @@ func (r *totemReader) interfaceParams(ipv ipVersion) *stageError {
 				v = ipv6
 			}
 			if hasCluster {
-				l.Mcast, _ = clusterMcast(t.ClusterName, link, v)
+				// get_cluster_mcast_addr goes through totemip_parse (and its
+				// debug line) with the generated text.
+				a, _ := clusterMcast(t.ClusterName, link, v)
+				l.Mcast, _ = r.parseAddr(a.String(), v)
 			}
 		}
 		if s, ok := m.String(key("broadcast")); ok && s == "yes" {
