@@ -417,6 +417,7 @@ func (s *Sink) body(r Record) string {
 type Logger struct {
 	sink   *Sink
 	subsys string
+	fn     string // fixed function name for %n, "" = the Go caller's
 }
 
 // Discard returns a logger that writes nothing (for tests and tools).
@@ -430,6 +431,16 @@ func (l *Logger) Sub(subsys string) *Logger {
 	return &Logger{sink: l.sink, subsys: subsys}
 }
 
+// Func returns a logger that names fn as the function (what function_name: on
+// prints). Code that reproduces a corosync message passes the C function that
+// logs it, so such lines read as corosync's own.
+func (l *Logger) Func(fn string) *Logger {
+	if l == nil || l.sink == nil {
+		return nil
+	}
+	return &Logger{sink: l.sink, subsys: l.subsys, fn: fn}
+}
+
 // Logf writes one message at priority p. Function, file and line are the caller's.
 func (l *Logger) Logf(p Priority, format string, args ...any) { l.logf(2, p, format, args...) }
 
@@ -440,16 +451,30 @@ func (l *Logger) logf(skip int, p Priority, format string, args ...any) {
 	r := Record{Time: l.sink.now(), Priority: p, Subsys: l.subsys, Msg: fmt.Sprintf(format, args...)}
 	if pc, file, line, ok := runtime.Caller(skip + 1); ok {
 		r.File, r.Line = file[strings.LastIndexByte(file, '/')+1:], line
-		if fn := runtime.FuncForPC(pc); fn != nil {
-			name := fn.Name()
-			name = name[strings.LastIndexByte(name, '/')+1:]
-			if i := strings.IndexByte(name, '.'); i >= 0 {
-				name = name[i+1:]
-			}
-			r.Function = name
+		if fn := runtime.FuncForPC(pc); fn != nil && l.fn == "" {
+			r.Function = shortFuncName(fn.Name())
 		}
 	}
+	if l.fn != "" {
+		r.Function = l.fn
+	}
 	l.sink.Write(r)
+}
+
+// shortFuncName turns "ringmaster/cmap.(*Service).Accept" into "Accept" and
+// "main.run.func1" into "run".
+func shortFuncName(name string) string {
+	name = name[strings.LastIndexByte(name, '/')+1:]
+	if i := strings.IndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	if i := strings.LastIndexByte(name, ')'); i >= 0 && i+2 <= len(name) {
+		name = name[i+2:]
+	}
+	if i := strings.IndexByte(name, '.'); i >= 0 {
+		name = name[:i]
+	}
+	return name
 }
 
 func (l *Logger) Errorf(format string, args ...any)   { l.logf(2, Error, format, args...) }
