@@ -86,18 +86,16 @@ func (a *Assembler) Deliver(nodeid uint32, payload []byte, foreign bool) ([][]by
 		a.Stats.BadLength++
 		return nil, err
 	}
-	lens := make([]int, len(pkt.Chunks))
 	dataLen := 0
-	for i, c := range pkt.Chunks {
-		lens[i] = len(c)
+	for _, c := range pkt.Chunks {
 		dataLen += len(c)
 	}
 	// corosync reads msg_lens past msg_count in two corner cases (empty
 	// packets, throw-away with one chunk); those slots hold the count field
 	// or stale bytes, which we model as 0.
 	lenAt := func(i int) int {
-		if i >= 0 && i < len(lens) {
-			return lens[i]
+		if i >= 0 && i < len(pkt.Chunks) {
+			return len(pkt.Chunks[i])
 		}
 		return 0
 	}
@@ -110,7 +108,7 @@ func (a *Assembler) Deliver(nodeid uint32, payload []byte, foreign bool) ([][]by
 	for _, c := range pkt.Chunks {
 		as.data = append(as.data, c...)
 	}
-	count := len(lens)
+	count := len(pkt.Chunks)
 	if pkt.Fragmented != 0 {
 		count--
 	}
@@ -126,10 +124,10 @@ func (a *Assembler) Deliver(nodeid uint32, payload []byte, foreign bool) ([][]by
 		start, l := 0, as.index+lenAt(0)
 		for i := 0; i < count; i++ {
 			out = append(out, append([]byte(nil), as.data[start:start+l]...))
-			as.index += lens[i]
+			as.index += len(pkt.Chunks[i])
 			start = as.index
 			if i < count-1 {
-				l = lens[i+1]
+				l = len(pkt.Chunks[i+1])
 			}
 		}
 	} else {
@@ -138,12 +136,13 @@ func (a *Assembler) Deliver(nodeid uint32, payload []byte, foreign bool) ([][]by
 	}
 	if pkt.Fragmented == 0 {
 		// assembly_deref: the buffer goes back to the free list and is
-		// reset when this sender is next seen.
-		delete(set, nodeid)
+		// reset when this sender is next seen; we keep it (and its
+		// capacity) in place, reset.
+		as.index, as.lastFrag, as.throwingOut = 0, 0, false
 		return out, nil
 	}
 	last := lenAt(count)
-	if len(lens) > 1 {
+	if len(pkt.Chunks) > 1 {
 		// Keep the trailing fragment at the start of the buffer. In
 		// throw-away mode corosync moves from the current index, which is
 		// not always where that fragment starts; reproduced as is.
