@@ -324,3 +324,40 @@ func (c *Config) LocalNode() (NodeEntry, bool) {
 	}
 	return NodeEntry{}, false
 }
+
+// DefaultServiceDir is where corosync 1.x read extra service sections
+// (Pacemaker's old "service { name: pacemaker ver: 0 }" plugin stanza).
+const DefaultServiceDir = "/etc/corosync/service.d"
+
+// LoadServiceDir parses every regular file of a 1.x-style service.d
+// directory with the corosync.conf rules and returns the keys they give
+// (e.g. service.name = pacemaker) and the files read. corosync 2.x and 3.x
+// no longer read this directory, so Load ignores it; the daemon uses this
+// to warn that such files have no effect (Pacemaker 2 must be started by
+// its own unit, not as a corosync plugin).
+func LoadServiceDir(env *Env, dir string) (*Map, []string, error) {
+	if env == nil {
+		env = SystemEnv()
+	}
+	m := NewMap()
+	if env.ReadDir == nil || env.ReadFile == nil {
+		return m, nil, nil
+	}
+	names, err := env.ReadDir(dir)
+	if err != nil {
+		return m, nil, fmt.Errorf("service.d %s: %w", dir, err)
+	}
+	var files []string
+	for _, n := range sortedCopy(names) {
+		fn := dir + "/" + n
+		data, err := env.ReadFile(fn)
+		if err != nil {
+			continue
+		}
+		files = append(files, fn)
+		if _, err := parse(fn, data, &flattener{m: m, env: env}); err != nil {
+			return m, files, err
+		}
+	}
+	return m, files, nil
+}

@@ -273,3 +273,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestLoadServiceDir(t *testing.T) {
+	env := testEnv()
+	files := map[string]string{"/sd/pcmk": "service {\n\tname: pacemaker\n\tver: 0\n}\n"}
+	env.ReadDir = func(string) ([]string, error) { return []string{"pcmk"}, nil }
+	env.ReadFile = func(p string) ([]byte, error) {
+		if s, ok := files[p]; ok {
+			return []byte(s), nil
+		}
+		return nil, os.ErrNotExist
+	}
+	m, read, err := LoadServiceDir(env, "/sd")
+	if err != nil || len(read) != 1 {
+		t.Fatal(err, read)
+	}
+	if v, _ := m.String("service.name"); v != "pacemaker" {
+		t.Fatalf("service.name %q", v)
+	}
+}
