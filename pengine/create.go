@@ -1,5 +1,9 @@
 package pengine
 
+import "strconv"
+
+var strconvItoa = strconv.Itoa
+
 // Role transition tables (pcmk_sched_primitive.c rsc_state_matrix).
 var roleNext = [5][5]Role{
 	/* Unknown */ {RoleUnknown, RoleStopped, RoleStopped, RoleStopped, RoleStopped},
@@ -252,63 +256,153 @@ func (c *cluster) createPrimitiveActions(r *Resource) {
 	c.createRecurring(r)
 }
 
-// createRecurring schedules configured recurring monitors for the node the
-// resource will be active on (pcmk__create_recurring_actions).
+// createRecurring schedules configured recurring operations
+// (pcmk__create_recurring_actions): for the role the resource will have on
+// its assigned node, and role=Stopped monitors everywhere else.
 func (c *cluster) createRecurring(r *Resource) {
-	n := r.AllocatedTo
-	if n == nil || r.NextRole == RoleStopped || !r.Managed && false {
+	if r.Block || r.maintenance() {
 		return
 	}
 	var start *Action
-	if starts := r.actionsFor(n, "start", true); len(starts) > 0 {
-		start = starts[0]
+	n := r.AllocatedTo
+	if n != nil && !n.Maintenance && (r.NextRole != RoleStopped || !r.Managed) {
+		start = c.startAction(r, n, true)
+	}
+	seen := map[string]int{}
+	for _, od := range r.Ops {
+		if od.Interval > 0 {
+			seen[od.Name+"_"+itoa(od.Interval)]++
+		}
 	}
 	for _, od := range r.Ops {
-		if od.Interval <= 0 || od.Name != "monitor" && od.Name != "status" || !od.Enabled {
+		if od.Interval <= 0 {
 			continue
 		}
-		if od.Role == RoleStopped {
+		switch od.Name {
+		case "stop", "start", "demote", "promote", "reload-agent", "migrate_to", "migrate_from":
 			continue
 		}
-		want := od.Role
-		if want == RoleUnknown || want == RoleStarted {
-			if r.NextRole == RolePromoted {
-				continue
-			}
-		} else if want == RoleUnpromoted {
-			if r.NextRole != RoleUnpromoted {
-				continue
-			}
-		} else if want == RolePromoted && r.NextRole != RolePromoted {
+		if seen[od.Name+"_"+itoa(od.Interval)] > 1 {
+			continue
+		}
+		if r.findOp(od.Name, od.Interval) == nil || !r.findOp(od.Name, od.Interval).Enabled {
 			continue
 		}
 		key := opKeyFor(r.ID, od.Name, od.Interval)
-		optional := r.actIdx[actKey{key, n}] != nil
-		if start != nil && !start.has(aOptional) {
-			optional = false
+		if start != nil {
+			c.recurringForActive(r, start, n, od, key)
 		}
-		if want == RolePromoted {
-			if p := r.actionsFor(n, "promote", true); len(p) > 0 && !p[0].has(aOptional) {
-				optional = false
+		c.recurringForInactive(r, n, od, key)
+	}
+}
+
+func itoa(i int) string { return strconvItoa(i) }
+
+func (r *Resource) maintenance() bool {
+	return isTrue(r.Meta["maintenance"])
+}
+
+func (c *cluster) recurringForActive(r *Resource, start *Action, n *Node, od *OpDef, key string) {
+	if od.Role == RoleStopped {
+		return
+	}
+	optional := true
+	if n == nil || c.actionFlags(start, nil)&aOptional == 0 {
+		optional = false
+	} else if a := r.actIdx[actKey{key, n}]; a == nil {
+		optional = false
+	} else if a.has(aReschedule) {
+		optional = false
+	}
+	if (od.Role != RoleUnknown && r.NextRole != od.Role) || (od.Role == RoleUnknown && r.NextRole == RolePromoted) {
+		if optional {
+			cancel := c.newCancel(r, od.Name, od.Interval, n)
+			after := ""
+			switch r.Role {
+			case RoleUnpromoted, RoleStarted:
+				if r.NextRole == RolePromoted {
+					after = "promote"
+				} else if r.NextRole == RoleStopped {
+					after = "stop"
+				}
+			case RolePromoted:
+				after = "demote"
+			}
+			if after != "" {
+				c.newOrdering(r, "", cancel, r, opKeyFor(r.ID, after, 0), nil, orderRunnableLeft)
 			}
 		}
-		if !r.Managed {
-			optional = true
+		return
+	}
+	mon := c.newAction(r, key, od.Name, n, optional)
+	if !start.has(aRunnable) {
+		mon.clear(aRunnable)
+	} else if n == nil || !n.Online || n.Unclean {
+		mon.clear(aRunnable)
+	}
+	if r.NextRole == RolePromoted {
+		mon.Meta["op_target_rc"] = "8"
+	}
+	if n == nil || r.Managed {
+		c.newOrdering(r, opKeyFor(r.ID, "start", 0), nil, nil, key, mon, orderImpliesThen|orderRunnableLeft)
+		c.newOrdering(r, opKeyFor(r.ID, "reload-agent", 0), nil, nil, key, mon, orderImpliesThen|orderRunnableLeft)
+		if r.NextRole == RolePromoted {
+			c.newOrdering(r, opKeyFor(r.ID, "promote", 0), nil, r, "", mon, orderOptional|orderRunnableLeft)
+		} else if r.Role == RolePromoted {
+			c.newOrdering(r, opKeyFor(r.ID, "demote", 0), nil, r, "", mon, orderOptional|orderRunnableLeft)
 		}
-		mon := c.newAction(r, key, od.Name, n, optional)
-		if start == nil || !start.has(aRunnable) {
-			if start != nil || r.Role < RoleStarted {
+	}
+}
+
+func (c *cluster) newCancel(r *Resource, name string, interval int, n *Node) *Action {
+	a := c.newAction(r, opKeyFor(r.ID, name, interval), "cancel", n, false)
+	a.Task = "cancel"
+	a.CancelTask = name
+	a.Meta["operation"] = name
+	a.Meta["interval"] = itoa(interval)
+	return a
+}
+
+func (c *cluster) recurringForInactive(r *Resource, n *Node, od *OpDef, key string) {
+	if od.Role != RoleStopped {
+		return
+	}
+	if !r.Unique {
+		return
+	}
+	for _, sn := range c.nodes {
+		if n != nil && sn == n {
+			if r.actIdx[actKey{key, n}] != nil {
+				cancel := c.newCancel(r, od.Name, od.Interval, n)
+				if r.NextRole == RoleStarted || r.NextRole == RoleUnpromoted {
+					c.newOrdering(r, "", cancel, r, opKeyFor(r.ID, "start", 0), nil, orderRunnableLeft)
+				}
+			}
+			continue
+		}
+		optional := r.actIdx[actKey{key, sn}] != nil
+		mon := c.newAction(r, key, od.Name, sn, optional)
+		mon.Meta["op_target_rc"] = "7"
+		if r.Managed {
+			for _, p := range r.actionsFor(sn, "monitor", false) {
+				if p.Interval == 0 {
+					orderActions(p, mon, orderRunnableLeft)
+				}
+			}
+		}
+		for _, st := range r.actionsFor(sn, "stop", true) {
+			if !st.has(aOptional) && !mon.has(aOptional) && !r.Managed {
+				mon.set(aOptional)
+			}
+			if !st.has(aRunnable) {
 				mon.clear(aRunnable)
 			}
+			if r.Managed {
+				c.newOrdering(r, opKeyFor(r.ID, "stop", 0), st, nil, "", mon, orderImpliesThen|orderRunnableLeft)
+			}
 		}
-		if !n.Online || n.Unclean {
+		if !sn.Online || sn.Unclean {
 			mon.clear(aRunnable)
-		}
-		c.newOrdering(r, opKeyFor(r.ID, "start", 0), nil, r, key, mon, orderImpliesThen|orderRunnableLeft)
-		if want == RolePromoted {
-			c.newOrdering(r, opKeyFor(r.ID, "promote", 0), nil, r, key, mon, orderImpliesThen|orderRunnableLeft)
-		} else if r.cloneParent() != nil && r.cloneParent().Promotable {
-			c.newOrdering(r, opKeyFor(r.ID, "demote", 0), nil, r, key, mon, orderImpliesThen|orderRunnableLeft)
 		}
 	}
 }

@@ -359,6 +359,8 @@ func (c *cluster) unpackLrmResource(n *Node, lr *etree.Element) {
 	for _, op := range ops {
 		c.unpackRscOp(r, n, op, &lastFailure, &fail)
 	}
+	start, stop := calculateActiveOps(ops)
+	c.processRecurring(n, r, start, stop, ops)
 	c.processRscState(r, n, fail)
 	if r.hasTargetRole {
 		if r.NextRole == RoleUnknown || r.TargetRole < r.NextRole {
@@ -967,4 +969,53 @@ func (c *cluster) checkOpExpiry(r *Resource, n *Node, rc int, op *lrmOp) bool {
 		}
 	}
 	return expired
+}
+
+// calculateActiveOps finds the indexes of the last start and stop in a
+// sorted history (calculate_active_ops).
+func calculateActiveOps(ops []*lrmOp) (start, stop int) {
+	start, stop = -1, -1
+	impliedMonitor, impliedClone := -1, -1
+	for i, op := range ops {
+		switch {
+		case op.Task == "stop" && op.Status == 0:
+			stop = i
+		case op.Task == "start" || op.Task == "migrate_from":
+			start = i
+		case impliedMonitor <= stop && op.Task == "monitor":
+			if op.RC == 0 || op.RC == 8 {
+				impliedMonitor = i
+			}
+		case op.Task == "promote" || op.Task == "demote":
+			impliedClone = i
+		}
+	}
+	if start == -1 {
+		if impliedClone != -1 {
+			start = impliedClone
+		} else if impliedMonitor != -1 {
+			start = impliedMonitor
+		}
+	}
+	return
+}
+
+// processRecurring records active recurring monitors as optional actions,
+// so that scheduling them again is a no-op (process_recurring).
+func (c *cluster) processRecurring(n *Node, r *Resource, start, stop int, ops []*lrmOp) {
+	for i, op := range ops {
+		if !n.Online {
+			return
+		}
+		if start < stop && i <= stop {
+			continue
+		}
+		if i < start {
+			continue
+		}
+		if op.Interval == 0 || op.Status == execPending {
+			continue
+		}
+		c.newAction(r, opKeyFor(r.ID, op.Task, op.Interval), op.Task, n, true)
+	}
 }

@@ -26,11 +26,11 @@ func (c *cluster) transitionSummary() []string {
 		default:
 			continue
 		}
-		line := "  * " + task + " " + a.Node.Uname
+		// node_action prints only when there is a reason (otherwise it is
+		// just logged), so shutdowns do not appear.
 		if a.Reason != "" {
-			line += " '" + a.Reason + "'"
+			w.lines = append(w.lines, "  * "+task+" "+a.Node.Uname+" '"+a.Reason+"'")
 		}
-		w.lines = append(w.lines, line)
 	}
 	for _, r := range c.resources {
 		c.outputRscActions(w, r)
