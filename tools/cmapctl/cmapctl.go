@@ -591,4 +591,3 @@ func strerror(err error) string {
 	}
 	return err.Error()
 }
-
