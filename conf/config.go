@@ -59,6 +59,22 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// Detail is the error for our own logs, with the place corosync does not
+// print: "FILE:LINE: KEY: message" (parts omitted when unknown).
+func (e *Error) Detail() string {
+	if e.Stage == StageParse {
+		return e.Error()
+	}
+	s := ""
+	if e.File != "" && e.Line > 0 {
+		s = fmt.Sprintf("%s:%d: ", e.File, e.Line)
+	}
+	if e.Key != "" {
+		s += e.Key + ": "
+	}
+	return s + strings.TrimPrefix(e.Msg, "parse error in config: ")
+}
+
 // ExitCode is corosync's exit status for this error.
 func (e *Error) ExitCode() int {
 	if e.Stage == StageLogging {
@@ -136,7 +152,13 @@ type Config struct {
 	// Debug holds the debug messages corosync logs while reading the totem
 	// configuration (printed by `corosync -t` when logging.debug is on).
 	Debug []LogLine
+
+	lines map[string]int
 }
+
+// KeyLine returns the line of the file that set a configuration key
+// (0 when the key did not come from the file).
+func (c *Config) KeyLine(key string) int { return c.lines[key] }
 
 // Options tune Load.
 type Options struct {
@@ -187,13 +209,16 @@ func LoadBytes(path string, data []byte, env *Env, opt Options) (*Config, []Warn
 	}
 	r := &totemReader{m: m, env: env, t: &c.Totem, authkey: authkey}
 	if e := r.read(); e != nil {
-		return nil, nil, &Error{Stage: StageTotemRead, Msg: strings.TrimRight(e.msg, "\n"), logging: &c.Logging, debug: r.debug}
+		return nil, nil, &Error{Stage: StageTotemRead, Msg: strings.TrimRight(e.msg, "\n"), logging: &c.Logging, debug: r.debug,
+			File: path, Key: e.key, Line: fl.lines[e.key]}
 	}
 	c.Warnings = r.warningList()
 	c.Debug = r.debug
 	if e := r.validate(); e != nil {
-		return nil, c.Warnings, &Error{Stage: StageTotemValidate, Msg: e.msg, logging: &c.Logging, debug: r.debug}
+		return nil, c.Warnings, &Error{Stage: StageTotemValidate, Msg: e.msg, logging: &c.Logging, debug: r.debug,
+			File: path, Key: e.key, Line: fl.lines[e.key]}
 	}
+	c.lines = fl.lines
 	if p, ok := m.Uint32("nodelist.local_node_pos"); ok {
 		c.LocalNodePos = int(p)
 	}

@@ -60,6 +60,18 @@ type flattener struct {
 	memberItems       []kvItem // prepended
 	nodeNumber        int
 	uidgidOnly        bool // the uidgid.d callback (uidgid_config_parser_cb)
+
+	// lines records the source line of every stored key, for error details.
+	lines      map[string]int
+	ifaceLines map[string]int // interface sub-key → line, until the section ends
+}
+
+func (f *flattener) noteLine(key string, line int) {
+	if f.lines == nil {
+		f.lines = map[string]int{}
+	}
+	f.lines[key] = line
+
 }
 
 // u32Keys etc. are the keys coroparse types, by parser state.
@@ -221,6 +233,18 @@ func (f *flattener) item(path, key, value string, state int, line int) string {
 	}
 	if len(path) > KeyNameMax {
 		return fmt.Sprintf("Can't store path \"%s\" into key_name", path)
+	}
+	switch state {
+	case stNodelistNode:
+		f.noteLine(fmt.Sprintf("nodelist.node.%d.%s", f.nodeNumber, key), line)
+	case stInterface:
+		if f.ifaceLines == nil {
+			f.ifaceLines = map[string]int{}
+		}
+		f.ifaceLines[key] = line
+		f.noteLine(path, line)
+	default:
+		f.noteLine(path, line)
 	}
 	asString := true
 	switch state {
@@ -590,6 +614,10 @@ func (f *flattener) sectionEnd(path string, state int, line int) string {
 		for i, it := range f.memberItems {
 			msgs = append(msgs, set(fmt.Sprintf("member.%d", i), Str(it.value)))
 		}
+		for k, l := range f.ifaceLines {
+			f.noteLine(key(k), l)
+		}
+		f.ifaceLines = nil
 		f.memberItems = nil
 		for _, m := range msgs {
 			if m != "" {

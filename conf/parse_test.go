@@ -292,3 +292,25 @@ func TestLoadServiceDir(t *testing.T) {
 		t.Fatalf("service.name %q", v)
 	}
 }
+
+func TestErrorDetail(t *testing.T) {
+	tests := []struct{ in, detail string }{
+		{"totem {\n version: 2\n token: 10\n}\nnodelist {\n node {\n  ring0_addr: 192.0.2.1\n  nodeid: 1\n }\n}\n",
+			"x.conf:3: totem.token: The token timeout parameter (10 ms) may not be less than (30 ms)."},
+		{"totem {\n version: 2\n transport: tcp\n}\n", "x.conf:3: totem.transport: Invalid transport type. Should be udpu, udp or knet"},
+		{"totem {\n version: 2\n}\nnodelist {\n node {\n  ring0_addr: 192.0.2.1\n  nodeid: 1\n }\n node {\n  ring0_addr: 192.0.2.2\n  nodeid: 1\n }\n}\n",
+			"x.conf:11: nodelist.node.1.nodeid: Nodeid 1 appears twice in corosync.conf"},
+		{"totem {\n version: 2\n}\nnodelist {\n node {\n  ring0_addr: 192.0.2.1\n }\n}\n",
+			"x.conf:6: nodelist.node.0.ring0_addr: Knet requires an explicit nodeid for the local node"},
+	}
+	for _, tt := range tests {
+		_, _, err := LoadBytes("x.conf", []byte(tt.in), testEnv(), Options{})
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("%q: %v", tt.in, err)
+		}
+		if e.Detail() != tt.detail {
+			t.Errorf("got %q want %q", e.Detail(), tt.detail)
+		}
+	}
+}

@@ -270,6 +270,7 @@ func (t *Timers) u32(name string) uint32 {
 type stageError struct {
 	msg      string
 	validate bool
+	key      string // the key at fault, when one is
 }
 
 // totemReader carries the state of one totem_config_read run.
@@ -507,7 +508,7 @@ func (r *totemReader) read() *stageError {
 			t.Transport = TransportUDP
 		case "knet":
 		default:
-			return &stageError{msg: "Invalid transport type. Should be udpu, udp or knet"}
+			return &stageError{msg: "Invalid transport type. Should be udpu, udp or knet", key: "totem.transport"}
 		}
 	}
 	t.LinkMode = "passive"
@@ -517,7 +518,7 @@ func (r *totemReader) read() *stageError {
 	}
 	if s, ok := m.String("totem.link_mode"); ok {
 		if len(s) >= totemLinkModeBytes {
-			return &stageError{msg: "totem.link_mode is too long"}
+			return &stageError{msg: "totem.link_mode is too long", key: "totem.link_mode"}
 		}
 		t.LinkMode = s
 	}
@@ -568,7 +569,7 @@ func (r *totemReader) read() *stageError {
 		if pos != -1 {
 			t.NodeID, _ = m.Uint32(fmt.Sprintf("nodelist.node.%d.nodeid", pos))
 			if t.Transport == TransportKnet && t.NodeID == 0 {
-				return &stageError{msg: "Knet requires an explicit nodeid for the local node"}
+				return &stageError{msg: "Knet requires an explicit nodeid for the local node", key: fmt.Sprintf("nodelist.node.%d.ring0_addr", pos)}
 			}
 			if t.Transport != TransportKnet && t.NodeID == 0 {
 				s, _ := m.String(fmt.Sprintf("nodelist.node.%d.ring0_addr", pos))
@@ -613,7 +614,7 @@ func (r *totemReader) crypto() *stageError {
 		hash = s
 	}
 	if cipher != "none" && hash == "none" {
-		return &stageError{msg: "crypto_cipher requires crypto_hash with value other than none"}
+		return &stageError{msg: "crypto_cipher requires crypto_hash with value other than none", key: "totem.crypto_cipher"}
 	}
 	if model == "none" {
 		return &stageError{msg: "invalid crypto_model"}
@@ -772,14 +773,14 @@ func (r *totemReader) interfaceParams(ipv ipVersion) *stageError {
 		if s, ok := m.String(key("bindnetaddr")); ok {
 			a, ok := r.parseAddr(s, ipv)
 			if !ok {
-				return &stageError{msg: fmt.Sprintf("failed to parse bindnet address '%s'", s)}
+				return &stageError{msg: fmt.Sprintf("failed to parse bindnet address '%s'", s), key: key("bindnetaddr")}
 			}
 			l.Bindnet = a
 		}
 		if s, ok := m.String(key("mcastaddr")); ok {
 			a, ok := r.parseAddr(s, ipv)
 			if !ok {
-				return &stageError{msg: fmt.Sprintf("failed to parse mcast address '%s'", s)}
+				return &stageError{msg: fmt.Sprintf("failed to parse mcast address '%s'", s), key: key("mcastaddr")}
 			}
 			l.Mcast = a
 		} else if t.Transport == TransportUDP {
@@ -814,7 +815,7 @@ func (r *totemReader) interfaceParams(ipv ipVersion) *stageError {
 			case "sctp", "udp":
 				l.KnetTransport = s
 			default:
-				return &stageError{msg: "Unrecognised knet_transport. expected 'udp' or 'sctp'"}
+				return &stageError{msg: "Unrecognised knet_transport. expected 'udp' or 'sctp'", key: key("knet_transport")}
 			}
 		}
 		l.Configured = true
@@ -912,14 +913,14 @@ func (r *totemReader) nodelistMembers(ipv ipVersion) *stageError {
 				}
 			}
 			if nodeid == 0 && t.Transport == TransportKnet {
-				return &stageError{msg: fmt.Sprintf("Knet requires an explicit nodeid to be specified for address '%s'.", addr)}
+				return &stageError{msg: fmt.Sprintf("Knet requires an explicit nodeid to be specified for address '%s'.", addr), key: k2}
 			}
 			if t.Transport == TransportKnet && nodeid >= knetMaxHost {
-				return &stageError{msg: fmt.Sprintf("Knet requires nodeid to be less than %d for address '%s'.", knetMaxHost, addr)}
+				return &stageError{msg: fmt.Sprintf("Knet requires nodeid to be less than %d for address '%s'.", knetMaxHost, addr), key: prefix + "nodeid"}
 			}
 			a, ok := r.parseAddr(addr, ipv)
 			if !ok {
-				return &stageError{msg: fmt.Sprintf("failed to parse node address '%s'", addr)}
+				return &stageError{msg: fmt.Sprintf("failed to parse node address '%s'", addr), key: k2}
 			}
 			l := &t.Links[link]
 			l.Number = link
@@ -1090,7 +1091,9 @@ func (r *totemReader) validate() *stageError {
 		}
 	}
 	if t.Version != 2 {
-		return perr("This totem parser can only parse version 2 configurations.")
+		e := perr("This totem parser can only parse version 2 configurations.")
+		e.key = "totem.version"
+		return e
 	}
 	if e := r.volatileValidate(); e != nil {
 		return e
@@ -1124,41 +1127,51 @@ func (r *totemReader) validate() *stageError {
 // volatileValidate is totem_volatile_config_validate.
 func (r *totemReader) volatileValidate() *stageError {
 	t := r.t
+	var key string
 	perr := func(format string, args ...any) *stageError {
-		return &stageError{msg: "parse error in config: " + fmt.Sprintf(format, args...), validate: true}
+		return &stageError{msg: "parse error in config: " + fmt.Sprintf(format, args...), validate: true, key: key}
 	}
 	tm := &t.Timers
 	if tm.MaxNetworkDelay < minimumTimeout {
+		key = "totem.max_network_delay"
 		return perr("The max_network_delay parameter (%d ms) may not be less than (%d ms).", int32(tm.MaxNetworkDelay), minimumTimeout)
 	}
 	if tm.Token < minimumTimeout {
+		key = "totem.token"
 		return perr("The token timeout parameter (%d ms) may not be less than (%d ms).", int32(tm.Token), minimumTimeout)
 	}
 	if int32(tm.TokenWarning) > 100 || int32(tm.TokenWarning) < 0 {
+		key = "totem.token_warning"
 		return perr("The token warning parameter (%d%%) must be between 0 (disabled) and 100.", int32(tm.TokenWarning))
 	}
 	if tm.TokenRetransmit < minimumTimeout {
+		key = "totem.token_retransmit"
 		if _, ok := r.m.Uint32("totem.token_retransmit"); ok {
 			return perr("The token retransmit timeout parameter (%d ms) may not be less than (%d ms).", int32(tm.TokenRetransmit), minimumTimeout)
 		}
 		return perr("Not appropriate token or token_retransmits_before_loss_const value set")
 	}
 	if tm.Hold < minimumTimeoutHold {
+		key = "totem.hold"
 		return perr("The token hold timeout parameter (%d ms) may not be less than (%d ms).", int32(tm.Hold), minimumTimeoutHold)
 	}
 	if tm.Join < minimumTimeout {
+		key = "totem.join"
 		return perr("The join timeout parameter (%d ms) may not be less than (%d ms).", int32(tm.Join), minimumTimeout)
 	}
 	if tm.Consensus < minimumTimeout {
+		key = "totem.consensus"
 		return perr("The consensus timeout parameter (%d ms) may not be less than (%d ms).", int32(tm.Consensus), minimumTimeout)
 	}
 	if tm.Consensus < tm.Join {
 		return perr("The consensus timeout parameter (%d ms) may not be less than join timeout (%d ms).", int32(tm.Consensus), int32(tm.Join))
 	}
 	if tm.Merge < minimumTimeout {
+		key = "totem.merge"
 		return perr("The merge timeout parameter (%d ms) may not be less than (%d ms).", int32(tm.Merge), minimumTimeout)
 	}
 	if tm.Downcheck < minimumTimeout {
+		key = "totem.downcheck"
 		return perr("The downcheck timeout parameter (%d ms) may not be less than (%d ms).", int32(tm.Downcheck), minimumTimeout)
 	}
 	configured, members := 0, -1
@@ -1243,9 +1256,11 @@ func (r *totemReader) duplicateNodeIDs() *stageError {
 			}
 			if id1 == nodeid {
 				if auto {
-					return &stageError{msg: fmt.Sprintf("Nodeid %d(autogenerated from %s) appears twice in corosync.conf", nodeid, ring0), validate: true}
+					return &stageError{msg: fmt.Sprintf("Nodeid %d(autogenerated from %s) appears twice in corosync.conf", nodeid, ring0), validate: true,
+						key: fmt.Sprintf("nodelist.node.%d.ring0_addr", pos)}
 				}
-				return &stageError{msg: fmt.Sprintf("Nodeid %d appears twice in corosync.conf", nodeid), validate: true}
+				return &stageError{msg: fmt.Sprintf("Nodeid %d appears twice in corosync.conf", nodeid), validate: true,
+					key: fmt.Sprintf("nodelist.node.%d.nodeid", pos)}
 			}
 		}
 	}
