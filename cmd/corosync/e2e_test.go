@@ -260,3 +260,102 @@ func diffLines(got, want []string) string {
 	}
 	return b.String()
 }
+
+// TestRealCmapctlOperations drives our corosync with the real corosync-cmapctl:
+// get, prefixes, set, delete, access errors, the stats map and tracking.
+func TestRealCmapctlOperations(t *testing.T) {
+	n, bin := newNode(t)
+	cmapctl := testenv.RequireBinary(t, "corosync-cmapctl")
+	installConfig(t, n, "s1-two-node-udpu")
+	p := startCorosync(t, n, bin)
+	defer stopCorosync(t, p)
+	ctx := context.Background()
+	run := func(args ...string) (string, int) {
+		t.Helper()
+		out, rc, err := n.Exec(ctx, append([]string{cmapctl}, args...)...)
+		if err != nil {
+			t.Fatalf("%q: %v", args, err)
+		}
+		return out, rc
+	}
+	for _, c := range []struct {
+		args []string
+		file string
+	}{
+		{[]string{"-g", "totem.cluster_name"}, "cmapctl-g-cluster_name"},
+		{[]string{"-g", "totem.no_such_key"}, "cmapctl-g-missing"},
+		{[]string{"totem."}, "cmapctl-prefix-totem"},
+		{[]string{"nodelist.", "quorum."}, "cmapctl-prefix-nodelist-quorum"},
+		{[]string{"-h"}, "cmapctl-h"},
+	} {
+		out, rc := run(c.args...)
+		want := expected(t, "s1-two-node-udpu."+c.file)
+		if out != want || rc != exitCodes(t, "s1-two-node-udpu")[c.file] {
+			t.Errorf("%q: rc %d\n%s--- want\n%s", c.args, rc, out, want)
+		}
+	}
+	for _, s := range []struct {
+		args []string
+		out  string
+		rc   int
+	}{
+		{[]string{"-s", "test.u32", "u32", "42"}, "", 0},
+		{[]string{"-s", "test.str", "str", "hello world"}, "", 0},
+		{[]string{"-s", "test.dbl", "dbl", "0.5"}, "", 0},
+		{[]string{"-s", "test.i8", "i8", "--", "-7"}, "", 0},
+		{[]string{"test."}, "test.dbl (dbl) = 0.500000\ntest.i8 (i8) = -7\ntest.str (str) = hello world\ntest.u32 (u32) = 42\n", 0},
+		{[]string{"-q", "-g", "test.str"}, "hello world\n", 0},
+		{[]string{"-s", "totem.cluster_name", "str", "x"}, "Failed to set key totem.cluster_name. Error CS_ERR_ACCESS\n", 1},
+		{[]string{"-d", "nodelist.node.0.name"}, "Can't delete key nodelist.node.0.name. Error CS_ERR_ACCESS\n", 1},
+		{[]string{"-s", "x", "u8", "1"}, "Failed to set key x. Error CS_ERR_NAME_TOO_LONG\n", 1},
+		{[]string{"-d", "test.u32"}, "", 0},
+		{[]string{"-g", "test.u32"}, "Can't get key test.u32. Error CS_ERR_NOT_EXIST\n", 1},
+		{[]string{"-D", "test."}, "", 0},
+		{[]string{"test."}, "", 1},
+		{[]string{"-m", "stats", "stats.ipcs.global."}, "stats.ipcs.global.active (u64) = 1\nstats.ipcs.global.closed (u64) = ", 0},
+	} {
+		out, rc := run(s.args...)
+		if !strings.HasPrefix(out, s.out) || (s.out == "" && out != "") || rc != s.rc {
+			t.Errorf("%q: rc %d %q, want rc %d %q", s.args, rc, out, s.rc, s.out)
+		}
+	}
+	out, _ := run("-m", "stats", "stats.ipcs.service0.")
+	if !strings.Contains(out, ".procname (str) = corosync-cmapct\n") || !strings.Contains(out, ".requests (u64) = ") {
+		t.Errorf("stats of this connection:\n%s", out)
+	}
+
+	// Tracking: a real cmapctl -T prints what other clients change.
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	tracker := n.Command(tctx, cmapctl, "-T", "track.")
+	stdin, err := tracker.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tout strings.Builder
+	tracker.Stdout = &tout
+	if err := tracker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The tracker has registered once its connection shows in the stats map.
+	for i := 0; i < 100; i++ {
+		if o, _ := run("-m", "stats", "stats.ipcs.global.active"); strings.Contains(o, "= 2") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	run("-s", "track.a", "u32", "1")
+	run("-s", "track.a", "u32", "2")
+	run("-s", "other.a", "u32", "2")
+	run("-d", "track.a")
+	time.Sleep(200 * time.Millisecond)
+	stdin.Write([]byte("q\n"))
+	stdin.Close()
+	if err := tracker.Wait(); err != nil {
+		t.Fatalf("tracker: %v", err)
+	}
+	want := "Type \"q\" to finish\ncreate> track.a (u32) = 1\nmodify> track.a (u32) = 2\ndelete> track.a (u32) = 2\n"
+	if tout.String() != want {
+		t.Errorf("tracking output:\n%s--- want\n%s", tout.String(), want)
+	}
+}
