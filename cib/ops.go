@@ -89,6 +89,7 @@ type Result struct {
 	CIB      *etree.Element // the new CIB when it changed (nil for queries and failures)
 	Patchset *etree.Element // v2 diff from the old to the new CIB
 	Changes  Changes
+	Invalid  *etree.Element // the refused CIB when validation failed
 }
 
 // Engine performs CIB operations. It is pure apart from the injected clock
@@ -199,7 +200,7 @@ func (e *Engine) Perform(current *etree.Element, req Request) Result {
 	}
 	if !strings.EqualFold(req.Section, "status") {
 		if err := e.validate(scratch); err != nil {
-			return Result{Rc: ErrSchemaValidation, Output: scratch}
+			return Result{Rc: ErrSchemaValidation, Invalid: scratch}
 		}
 	}
 	if req.Options&OptDryRun != 0 {
@@ -246,12 +247,7 @@ func (e *Engine) query(current *etree.Element, req Request) Result {
 	if req.Options&OptXPath != 0 {
 		return queryXPath(view, req)
 	}
-	root, known := FindSection(view, req.Section)
-	if !known {
-		// An unknown section name has no XPath; Pacemaker then searches
-		// with a NULL path and hands back the whole document.
-		root = view
-	}
+	root, _ := FindSection(view, req.Section)
 	if root == nil {
 		return Result{Rc: ENXIO}
 	}
@@ -402,10 +398,7 @@ func opModify(scratch *etree.Element, req Request) (*etree.Element, *etree.Eleme
 		return scratch, nil, EINVAL
 	}
 	section := req.Section
-	objRoot, known := FindSection(scratch, section)
-	if !known {
-		return scratch, nil, EINVAL
-	}
+	objRoot, _ := FindSection(scratch, section)
 	if objRoot == nil {
 		objRoot = ensureSection(scratch, section)
 		if objRoot == nil {

@@ -2,10 +2,12 @@ package cib
 
 import (
 	"bytes"
+	"crypto/md5"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 
 	"github.com/beevik/etree"
 )
@@ -18,6 +20,9 @@ type SchemaValidator struct {
 	Dir      string // /usr/share/pacemaker
 	Xmllint  string // path of xmllint
 	Xsltproc string // path of xsltproc ("" disables transforms)
+
+	mu    sync.Mutex
+	cache map[string]error // verdicts by schema + document digest
 }
 
 // DefaultSchemaValidator finds the schemas and tools on this host, or
@@ -51,12 +56,31 @@ func (v *SchemaValidator) ValidateWith(root *etree.Element, schema string) error
 	case SchemaIndex(schema) < 0:
 		return &ErrValidation{fmt.Sprintf("unknown schema %q", schema)}
 	}
+	text := Serialize(root, false)
+	key := schema + " " + fmt.Sprintf("%x", md5.Sum([]byte(text)))
+	v.mu.Lock()
+	verdict, seen := v.cache[key]
+	v.mu.Unlock()
+	if seen {
+		return verdict
+	}
+	err := v.xmllint(text, schema)
+	v.mu.Lock()
+	if v.cache == nil || len(v.cache) > 256 {
+		v.cache = map[string]error{}
+	}
+	v.cache[key] = err
+	v.mu.Unlock()
+	return err
+}
+
+func (v *SchemaValidator) xmllint(text, schema string) error {
 	rng := filepath.Join(v.Dir, schema+".rng")
 	if _, err := os.Stat(rng); err != nil {
 		return &ErrValidation{fmt.Sprintf("schema %s not installed", schema)}
 	}
 	cmd := exec.Command(v.Xmllint, "--noout", "--relaxng", rng, "-")
-	cmd.Stdin = bytes.NewBufferString(Serialize(root, false))
+	cmd.Stdin = bytes.NewBufferString(text)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return &ErrValidation{fmt.Sprintf("does not validate against %s: %s", schema, bytes.TrimSpace(out))}

@@ -29,14 +29,16 @@ var sectionParent = map[string]string{
 func IsSection(name string) bool { _, ok := sectionParent[name]; return ok }
 
 // FindSection is pcmk_find_cib_element: the element for a section name
-// ("" or "cib"/"all" mean the root). Unknown names return nil, found false.
+// ("" or "cib"/"all" mean the root). An unknown name has no XPath in
+// Pacemaker's table, and the NULL search it then makes yields the root, so
+// unknown names also return the root (with known false).
 func FindSection(root *etree.Element, section string) (*etree.Element, bool) {
 	if section == "" || section == "cib" || section == "all" {
 		return root, true
 	}
 	parent, ok := sectionParent[section]
 	if !ok {
-		return nil, false
+		return root, false
 	}
 	var p *etree.Element
 	switch parent {

@@ -87,6 +87,11 @@ func checkUniqueIDs(cfg *etree.Element) error {
 	var dup []string
 	var walk func(e *etree.Element)
 	walk = func(e *etree.Element) {
+		switch elemName(e) {
+		case "role", "resource_ref", "obj_ref", "role_ref":
+			// Their id is a reference (IDREF) to another element.
+			return
+		}
 		if id, ok := Attr(e, "id"); ok {
 			if prev, ok := seen[id]; ok {
 				dup = append(dup, fmt.Sprintf("id %q used by <%s> and <%s>", id, prev, elemName(e)))

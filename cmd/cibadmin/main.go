@@ -16,6 +16,7 @@ func main() {
 		eng.Upgrader = v
 	}
 	os.Exit(cibadmin.Run(os.Args[1:], cibadmin.Env{
+		Prog:   os.Args[0],
 		Getenv: os.Getenv,
 		Stdin:  os.Stdin,
 		Stdout: os.Stdout,

@@ -29,6 +29,7 @@ type Conn interface {
 
 // Env is what the tool needs from its process.
 type Env struct {
+	Prog   string // argv[0], used in option errors
 	Getenv func(string) string
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -70,7 +71,11 @@ func Run(args []string, env Env) int {
 	if len(args) < 1 {
 		return usage(cib.ExitUsage)
 	}
-	opts, rest, ok := getopt("cibadmin", args, specs, func(s string) { fmt.Fprint(stderr, s) })
+	prog := env.Prog
+	if prog == "" {
+		prog = "cibadmin"
+	}
+	opts, rest, ok := getopt(prog, args, specs, func(s string) { fmt.Fprint(stderr, s) })
 	argerr := 0
 	if !ok {
 		argerr++
@@ -78,8 +83,8 @@ func Run(args []string, env Env) int {
 	var (
 		action, scope, xpathExpr, user, xmlText, xmlFile string
 		haveXMLText, haveXMLFile, pipe, dangerous, force bool
-		showAccess                                    bool
-		callOpts                                      cib.CallOpt
+		showAccess                                       bool
+		callOpts                                         cib.CallOpt
 	)
 	for _, o := range opts {
 		switch o.short {
@@ -252,6 +257,11 @@ func Run(args []string, env Env) int {
 	case res.Rc == cib.ErrSchemaUnchanged && action == cib.OpUpgrade:
 		fmt.Fprintf(stdout, "Upgrade unnecessary: %s\n", res.Rc)
 	case res.Rc != cib.OK:
+		if res.Rc == cib.ErrSchemaValidation && res.Invalid != nil {
+			if _, isFile := conn.(fileConn); isFile {
+				dumpNumbered(stderr, cib.Serialize(res.Invalid, true))
+			}
+		}
 		fmt.Fprintf(stderr, "Call failed: %s\n", res.Rc)
 		exit = res.Rc.ExitCode()
 	}
@@ -325,4 +335,22 @@ func connect(env Env) (Conn, cib.Rc) {
 		return nil, cib.ENOTCONN
 	}
 	return env.Connect("cibadmin")
+}
+
+// dumpNumbered prints a document with line numbers the way schemas.c
+// dump_file does when a file CIB update fails validation.
+func dumpNumbered(w io.Writer, text string) {
+	var b strings.Builder
+	line := 1
+	fmt.Fprintf(&b, "%4d ", line)
+	for i := 0; i < len(text); i++ {
+		if text[i] == '\n' {
+			line++
+			fmt.Fprintf(&b, "\n%4d ", line)
+			continue
+		}
+		b.WriteByte(text[i])
+	}
+	b.WriteByte('\n')
+	fmt.Fprint(w, b.String())
 }
