@@ -186,11 +186,17 @@ func (c *cluster) actionElement(parent *etree.Element, a *Action, details bool) 
 	e.CreateAttr("id", strconv.Itoa(a.ID))
 	e.CreateAttr("operation", a.Task)
 	key := a.Key
-	if a.Rsc != nil && a.Rsc.Kind == KindPrimitive && !a.Rsc.Unique && a.Rsc.cloneParent() != nil {
-		// anonymous clone instances are known to the executor by their base id
-		key = strings.Replace(key, a.Rsc.ID, a.Rsc.XMLID, 1)
-		if a.Rsc.Orphan || true {
-			key = a.Key
+	if a.Rsc != nil && a.Rsc.CloneName != "" {
+		// clone_op_key: the executor knows the instance by its history name
+		task := a.Task
+		if a.CancelTask != "" {
+			task = a.CancelTask
+		}
+		iv, _ := strconv.Atoi(a.Meta["interval"])
+		if a.Task == "notify" {
+			key = a.Rsc.CloneName + "_" + a.Meta["notify_type"] + "_notify_" + a.Meta["notify_operation"] + "_0"
+		} else {
+			key = opKeyFor(a.Rsc.CloneName, task, iv)
 		}
 	}
 	e.CreateAttr("operation_key", key)
@@ -205,9 +211,16 @@ func (c *cluster) actionElement(parent *etree.Element, a *Action, details bool) 
 	if a.Rsc != nil && !a.has(aPseudo) {
 		p := e.CreateElement("primitive")
 		r := a.Rsc
-		if !r.Unique && r.cloneParent() != nil {
-			p.CreateAttr("id", r.XMLID)
+		if r.Orphan && r.CloneName != "" {
+			p.CreateAttr("id", r.CloneName)
 			p.CreateAttr("long-id", r.ID)
+		} else if !r.Unique {
+			p.CreateAttr("id", r.XMLID)
+			if r.CloneName != "" && r.CloneName != r.XMLID {
+				p.CreateAttr("long-id", r.CloneName)
+			} else {
+				p.CreateAttr("long-id", r.ID)
+			}
 		} else {
 			p.CreateAttr("id", r.ID)
 		}

@@ -164,6 +164,7 @@ type Resource struct {
 	failCounts   map[*Node]map[string]int
 	ticketDemote bool
 	expanded     bool
+	pendingNode  *Node
 }
 
 // Colocation is an rsc_colocation (or implicit one).

@@ -283,39 +283,53 @@ func (c *cluster) findRscForHistory(n *Node, id string) *Resource {
 		}
 		return nil
 	}
-	// An instance already active (or known) on this node takes it.
+	// find_anonymous_clone: an instance active on this node takes the
+	// entry; otherwise the first instance active nowhere.
+	var found, inactive *Resource
+	skipInactive := false
 	for _, inst := range clone.Children {
-		active := false
+		if found != nil {
+			break
+		}
+		var locs []*Node
 		for _, p := range inst.primitives() {
-			if len(p.history[n]) > 0 {
-				for _, rn := range p.RunningOn {
-					if rn == n {
-						active = true
+			for _, rn := range p.RunningOn {
+				dup := false
+				for _, l := range locs {
+					if l == rn {
+						dup = true
 					}
+				}
+				if !dup {
+					locs = append(locs, rn)
 				}
 			}
 		}
-		if active {
-			if p := pick(inst); p != nil && len(p.history[n]) == 0 {
-				return p
+		if len(locs) > 0 {
+			if locs[0] == n {
+				if p := pick(inst); p != nil {
+					if len(p.RunningOn) > 0 {
+						skipInactive = true
+					} else {
+						found = p
+					}
+				}
+			}
+		} else if !skipInactive && inactive == nil && !inst.Block {
+			inactive = pick(inst)
+			if inactive != nil && inactive.pendingNode != nil && inactive.pendingNode != n {
+				inactive = nil
 			}
 		}
 	}
-	// Otherwise the first instance not active anywhere and without history here.
-	for _, inst := range clone.Children {
-		p := pick(inst)
-		if p == nil || len(p.history[n]) > 0 {
-			continue
-		}
-		busy := false
-		for _, q := range inst.primitives() {
-			if len(q.RunningOn) > 0 || q.PendingTask != "" || len(q.history[n]) > 0 {
-				busy = true
-			}
-		}
-		if !busy {
-			return p
-		}
+	if found == nil && !skipInactive && inactive != nil {
+		found = inactive
+	}
+	if found != nil && !found.RequiresFencing && (!n.Online || n.Unclean) {
+		found = nil
+	}
+	if found != nil {
+		return found
 	}
 	// Orphan instance.
 	inst, err := c.unpackResource(clone.Children[0].XML, clone, ":"+strconv.Itoa(len(clone.Children)))
@@ -346,11 +360,11 @@ func (c *cluster) unpackLrmResource(n *Node, lr *etree.Element) {
 			return
 		}
 	}
-	if r.CloneName == "" {
+	if id != r.ID && id != r.CloneName {
 		r.CloneName = id
 	}
 	sort.SliceStable(ops, func(i, j int) bool { return opNewer(ops[j], ops[i]) })
-	r.history[n] = ops
+	r.history[n] = append(r.history[n], ops...)
 
 	saved := r.Role
 	r.Role = RoleUnknown
@@ -487,6 +501,7 @@ func (c *cluster) unpackRscOp(r *Resource, n *Node, op *lrmOp, lastFailure **lrm
 		}
 		if r.PendingTask == "" && (op.Interval != 0 || task != "monitor") {
 			r.PendingTask = task
+			r.pendingNode = n
 		}
 		return
 	case execDone:
