@@ -200,7 +200,7 @@ func LoadBytes(path string, data []byte, env *Env, opt Options) (*Config, []Warn
 		return nil, nil, err
 	}
 	c := &Config{Path: path, File: file, Map: m, LocalNodePos: -1}
-	if msg := c.Logging.read(m); msg != "" {
+	if msg := c.Logging.read(m, env); msg != "" {
 		return nil, nil, &Error{Stage: StageLogging, Msg: "parse error in config: " + msg + "."}
 	}
 	authkey := opt.AuthkeyPath

@@ -64,6 +64,7 @@ func harnessEnv(t testing.TB, withKey bool) *Env {
 	}
 	env.Stat = func(p string) (fs.FileMode, error) { return 0o400, nil }
 	env.ReadDir = func(string) ([]string, error) { return nil, nil }
+	env.OpenLogfile = nil
 	return env
 }
 

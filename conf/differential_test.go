@@ -119,6 +119,8 @@ var diffCases = map[string]string{
 	"logging-lfpriority":  "logging {\n logfile_priority: loud\n}\n",
 	"logging-subsys-bad":  "logging {\n logger_subsys {\n  subsys: QUORUM\n  debug: x\n }\n}\n",
 	"logging-no-stderr":   "logging {\n to_stderr: no\n}\ntotem {\n version: 2\n}\n",
+	"logfile-bad-dir":     "logging {\n logfile: /nonexistent/dir/x.log\n}\n",
+	"logfile-subsys":      "logging {\n logger_subsys {\n  subsys: QUORUM\n  logfile: /nonexistent/q.log\n }\n}\n",
 	"logging-ts-off":      "logging {\n timestamp: off\n}\ntotem {\n version: 2\n}\n",
 	"config-version-neg":  "totem {\n version: 2\n config_version: -1\n}\n",
 	"udpu-no-nodelist":    "totem {\n version: 2\n transport: udpu\n}\n",

@@ -37,6 +37,9 @@ type Env struct {
 	ReadFile func(path string) ([]byte, error)
 	// Stat returns a file's mode (authkey permission check).
 	Stat func(path string) (fs.FileMode, error)
+	// OpenLogfile opens (creating if needed) a log file for appending and
+	// closes it again, as logsys does when it reads logging.logfile.
+	OpenLogfile func(path string) error
 	// ReadDir lists the regular files of a directory (uidgid.d), sorted as
 	// readdir returns them; a missing directory is not an error.
 	ReadDir func(path string) ([]string, error)
@@ -95,6 +98,13 @@ func SystemEnv() *Env {
 		return fi.Mode(), nil
 	}
 	e.ReadDir = readRegularFiles
+	e.OpenLogfile = func(p string) error {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	}
 	return e
 }
 

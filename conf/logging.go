@@ -1,9 +1,20 @@
 package conf
 
 import (
+	"errors"
+	"fmt"
 	"strings"
+	"syscall"
 	"time"
 )
+
+func errnoOf(err error) int {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return int(errno)
+	}
+	return 0
+}
 
 // Logging is the logging section as corosync's logconfig.c applies it.
 type Logging struct {
@@ -52,7 +63,7 @@ func oneOfFold(v string, list []string) bool {
 // and returns its reason on failure (corosync prints "parse error in
 // config: <reason>." and exits 7). Opening the log file is left to the
 // daemon.
-func (l *Logging) read(m *Map) string {
+func (l *Logging) read(m *Map, env *Env) string {
 	*l = Logging{Timestamp: "hires", ToStderr: true, ToSyslog: true, Debug: "off",
 		SyslogFacility: "daemon", Blackbox: true, Subsys: map[string]SubsysLogging{}}
 	if v, ok := m.String("logging.fileline"); ok {
@@ -88,7 +99,7 @@ func (l *Logging) read(m *Map) string {
 			return "unknown value for blackbox"
 		}
 	}
-	if msg := l.readLevel(m, "logging", true); msg != "" {
+	if msg := l.readLevel(m, env, "logging", true); msg != "" {
 		return msg
 	}
 	for _, k := range m.Keys("logging.logger_subsys.") {
@@ -98,7 +109,7 @@ func (l *Logging) read(m *Map) string {
 			continue
 		}
 		name := rest[:dot]
-		if msg := l.readLevel(m, "logging.logger_subsys."+name, false); msg != "" {
+		if msg := l.readLevel(m, env, "logging.logger_subsys."+name, false); msg != "" {
 			return msg
 		}
 		s := SubsysLogging{}
@@ -113,7 +124,7 @@ func (l *Logging) read(m *Map) string {
 
 // readLevel is corosync_main_config_set for one path (top level or a
 // logger_subsys).
-func (l *Logging) readLevel(m *Map, path string, top bool) string {
+func (l *Logging) readLevel(m *Map, env *Env, path string, top bool) string {
 	dest := func(key string, set *bool) string {
 		v, ok := m.String(path + "." + key)
 		if !ok {
@@ -153,8 +164,24 @@ func (l *Logging) readLevel(m *Map, path string, top bool) string {
 	if v, ok := m.String(path + ".syslog_priority"); ok && !oneOfFold(v, syslogPriorities) {
 		return "unknown syslog priority specified"
 	}
-	if v, ok := m.String(path + ".logfile"); ok && top {
-		l.Logfile = v
+	if v, ok := m.String(path + ".logfile"); ok {
+		if top {
+			l.Logfile = v
+		}
+		// logsys_config_file_set opens the file (qb_log_file_open) right
+		// away, even for corosync -t.
+		if len(v) >= 4096 {
+			sub := "MAIN"
+			if !top {
+				sub = strings.TrimPrefix(path, "logging.logger_subsys.")
+			}
+			return sub + ": logfile name exceed maximum system filename length"
+		}
+		if env != nil && env.OpenLogfile != nil && (top || v != l.Logfile) {
+			if err := env.OpenLogfile(v); err != nil {
+				return fmt.Sprintf("Can't open logfile '%s' for reason: %s (%d)", v, strerror(err), errnoOf(err))
+			}
+		}
 	}
 	if msg := dest("to_file", &l.ToLogfile); msg != "" {
 		return msg

@@ -61,6 +61,7 @@ func testEnv() *Env {
 	e := HostsEnv("node01", []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("192.0.2.1")},
 		[]byte("192.0.2.1 node01\n192.0.2.2 node02\n192.0.2.3 node03\n"))
 	e.ReadDir = func(string) ([]string, error) { return nil, nil }
+	e.OpenLogfile = nil
 	return e
 }
 
