@@ -530,24 +530,73 @@ func (c *cluster) unpackTicket(e *etree.Element) {
 		rs = append(rs, c.setMembers(c.resolveRef(s))...)
 	}
 	role := roleAttr(e, "rsc-role")
-	lossPolicy := attr(e, "loss-policy")
+	if role == RoleStarted {
+		role = RoleUnknown
+	}
+	loss := attr(e, "loss-policy")
+	switch loss {
+	case "fence":
+		if !c.stonithEnabled {
+			loss = "stop"
+		}
+	case "freeze", "demote", "stop":
+	default:
+		if role == RolePromoted {
+			loss = "demote"
+		} else {
+			loss = "stop"
+		}
+	}
 	for _, r := range rs {
 		if role == RolePromoted {
 			r.walk(func(x *Resource) { x.ticketDemote = true })
-			continue
 		}
-		if !granted && lossPolicy == "freeze" {
-			continue
+		c.constraintsForTicket(r, granted, standby, role, loss)
+	}
+}
+
+// constraintsForTicket applies a revoked or standby ticket to a resource
+// (pcmk_sched_tickets.c constraints_for_ticket).
+func (c *cluster) constraintsForTicket(r *Resource, granted, standby bool, role Role, loss string) {
+	if len(r.Children) > 0 {
+		for _, ch := range r.Children {
+			c.constraintsForTicket(ch, granted, standby, role, loss)
 		}
-		if !granted && lossPolicy == "fence" {
-			for _, p := range r.primitives() {
-				for _, n := range p.RunningOn {
-					c.fenceNode(n, "deadman ticket was lost")
-				}
-			}
-		}
+		return
+	}
+	banAll := func() {
 		for _, n := range c.nodes {
-			c.ban(r, n, "ticket")
+			r.Allowed[n] = -Infinity
+		}
+	}
+	matches := role == RoleUnknown || role == r.Role
+	switch {
+	case !granted && len(r.RunningOn) > 0:
+		switch loss {
+		case "stop":
+			banAll()
+		case "demote":
+			if role != RolePromoted {
+				banAll()
+			}
+		case "fence":
+			if !matches {
+				return
+			}
+			banAll()
+			for _, n := range r.RunningOn {
+				c.fenceNode(n, "deadman ticket was lost")
+			}
+		case "freeze":
+			if !matches {
+				return
+			}
+			r.Managed = false
+			r.Block = true
+		}
+	case !granted, standby:
+		if role != RolePromoted || loss == "stop" {
+			banAll()
 		}
 	}
 }
