@@ -18,5 +18,5 @@ func main() {
 		}
 		return cmapctl.FromClient(c), nil
 	}
-	os.Exit(cmapctl.Run(os.Args[1:], dial, cmapctl.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}))
+	os.Exit(cmapctl.Run(os.Args[1:], dial, cmapctl.IO{Prog: os.Args[0], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}))
 }

@@ -58,6 +58,9 @@ type IO struct {
 	Stderr io.Writer
 	// Open opens files named on the command line (default os.Open).
 	Open func(name string) (io.ReadCloser, error)
+	// Prog is argv[0], which getopt puts in front of its messages
+	// (default "corosync-cmapctl").
+	Prog string
 }
 
 type action int
@@ -147,6 +150,9 @@ func Run(args []string, dial Dialer, stdio IO) (code int) {
 	if stdio.Open == nil {
 		stdio.Open = func(name string) (io.ReadCloser, error) { return os.Open(name) }
 	}
+	if stdio.Prog == "" {
+		stdio.Prog = "corosync-cmapctl"
+	}
 	if stdio.Stdin == nil {
 		stdio.Stdin = strings.NewReader("")
 	}
@@ -210,7 +216,7 @@ func Run(args []string, dial Dialer, stdio IO) (code int) {
 		}
 	}
 	if errMsg != "" {
-		fmt.Fprintf(stdio.Stderr, "corosync-cmapctl: %s\n", errMsg)
+		fmt.Fprintf(stdio.Stderr, "%s: %s\n", stdio.Prog, errMsg)
 		return 1
 	}
 	if len(params) == 0 && act != actionLoad && act != actionClearStats && act != actionPrintPrefix {
