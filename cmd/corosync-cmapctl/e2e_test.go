@@ -65,7 +65,9 @@ func TestAgainstRealCorosync(t *testing.T) {
 	}
 	counters := regexp.MustCompile(`(?m)^(runtime\.services\.\w+\.\d+\.[rt]x \(u64\) = |stats\.[\w.]+ \(\w+\) = ).*$`)
 	ipcKeys := regexp.MustCompile(`(?m)^stats\.ipcs\.service\d+\.\d+\.0x[0-9a-f]+\.`)
-	mask := func(s string) string { return ipcKeys.ReplaceAllString(counters.ReplaceAllString(s, "${1}N"), "stats.ipcs.CONN.") }
+	mask := func(s string) string {
+		return ipcKeys.ReplaceAllString(counters.ReplaceAllString(s, "${1}N"), "stats.ipcs.CONN.")
+	}
 	// sameAfter runs a command with the real tool and with ours, each after
 	// setup (for commands that change the map).
 	sameAfter := func(setup func(), args ...string) {
