@@ -359,3 +359,55 @@ func TestRealCmapctlOperations(t *testing.T) {
 		t.Errorf("tracking output:\n%s--- want\n%s", tout.String(), want)
 	}
 }
+
+// TestStartupLog checks that every line our corosync logs while starting (on
+// stderr and in the log file) is a line the real corosync logged in the same
+// order for the same configuration; lines about the ring and the other engines
+// are the ones still missing.
+func TestStartupLog(t *testing.T) {
+	n, bin := newNode(t)
+	for _, name := range []string{"s1-two-node-udpu", "logging-subsys-debug", "minimal-udpu", "system-section"} {
+		t.Run(name, func(t *testing.T) {
+			installConfig(t, n, name)
+			p := startCorosync(t, n, bin)
+			stopCorosync(t, p)
+			var ours []string
+			for _, l := range strings.Split(maskTimestamps(p.Output()), "\n") {
+				// Lines logged while serving the readiness probes are ours only.
+				if strings.Contains(l, "[CMAP  ]") || strings.Contains(l, "[QB    ] ipc") || strings.Contains(l, " ipc cmap: conn") {
+					continue
+				}
+				if strings.Contains(l, "Node was shut down by a signal") {
+					break
+				}
+				if l != "" {
+					ours = append(ours, l)
+				}
+			}
+			real := strings.Split(maskTimestamps(expected(t, name+".startup-n1.log")), "\n")
+			j := 0
+			for _, l := range ours {
+				for j < len(real) && real[j] != l {
+					j++
+				}
+				if j == len(real) {
+					t.Errorf("line not in the real start-up log (in this order): %q\n--- ours\n%s", l, strings.Join(ours, "\n"))
+					return
+				}
+				j++
+			}
+			t.Logf("%d start-up lines, all in the real log in order", len(ours))
+			if name == "s1-two-node-udpu" {
+				// to_logfile: the same lines with "[pid] host corosync" in the file.
+				b, err := n.ReadFile("/var/log/corosync/corosync.log")
+				if err != nil {
+					t.Fatal(err)
+				}
+				re := regexp.MustCompile(`(?m)^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d \[\d+\] node01 corosync notice  \[MAIN  \] Corosync Cluster Engine 3\.1\.7 starting up$`)
+				if !re.Match(b) {
+					t.Errorf("log file:\n%s", b)
+				}
+			}
+		})
+	}
+}
