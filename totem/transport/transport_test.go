@@ -280,3 +280,104 @@ func TestUDPU2Crypto(t *testing.T) {
 		t.Errorf("digest failures %d", cc.Stats.Digest.Load())
 	}
 }
+
+// TestRealCorosyncUDPU puts our udpu transport next to Debian's corosync
+// 3.1.7 (node 2, in its own namespace with private /run and /dev/shm): we
+// must receive and decode its joins, and corosync must accept ours, which
+// shows as node 1 appearing in the proc list of its next joins.
+func TestRealCorosyncUDPU(t *testing.T) {
+	n := newTestNet(t)
+	corosync := testenv.RequireBinary(t, "corosync")
+	testenv.RequireBinary(t, "unshare")
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "corosync.conf")
+	os.WriteFile(conf, []byte(`totem {
+	version: 2
+	cluster_name: rmtw
+	transport: udpu
+	crypto_cipher: none
+	crypto_hash: none
+}
+nodelist {
+	node {
+		ring0_addr: 192.0.2.1
+		nodeid: 1
+	}
+	node {
+		ring0_addr: 192.0.2.2
+		nodeid: 2
+	}
+}
+quorum {
+	provider: corosync_votequorum
+}
+system {
+	state_dir: `+dir+`
+}
+logging {
+	to_stderr: yes
+	to_syslog: no
+	to_logfile: no
+}
+`), 0o644)
+	a := open(t, n.a, Config{Mode: UDPU, LocalAddr: ip1, Members: members, BlockUnlisted: true, Framing: wire.V3})
+
+	cmd := exec.Command("ip", "netns", "exec", n.b, "unshare", "--mount", "--propagation", "private", "--",
+		"sh", "-c", `mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /dev/shm && exec "$0" -f -c "$1"`, corosync, conf)
+	var log strings.Builder
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(unix.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("corosync log:\n%s", log.String())
+		}
+	})
+
+	p := recvWithin(t, a, "join from corosync", func(p Packet) bool {
+		return p.Msg != nil && p.Msg.Type() == wire.TypeJoin && p.Msg.Hdr().NodeID == 2
+	})
+	t.Logf("corosync join: proc=%v ring_seq=%d", p.Msg.(*wire.Join).Proc, p.Msg.(*wire.Join).RingSeq)
+	// Like a gathering SRP, repeat our join (every 100 ms here): corosync
+	// ignores joins from outside the new ring while it is in COMMIT or
+	// RECOVERY forming its singleton ring.
+	seen := false
+	for i := 0; i < 100 && !seen; i++ {
+		if err := a.SendMsg(All, join(1), true); err != nil {
+			t.Fatal(err)
+		}
+		timeout := time.After(100 * time.Millisecond)
+	wait:
+		for {
+			select {
+			case p := <-a.Recv():
+				if j, ok := p.Msg.(*wire.Join); ok && j.NodeID == 2 {
+					for _, x := range j.Proc {
+						if x.Node == 1 {
+							t.Logf("corosync now gathers with proc=%v ring_seq=%d", j.Proc, j.RingSeq)
+							seen = true
+						}
+					}
+				}
+			case <-timeout:
+				break wait
+			}
+		}
+	}
+	if !seen {
+		t.Fatal("corosync never listed node 1 in its joins")
+	}
+	if a.Stats.DroppedDecode.Load() != 0 {
+		t.Errorf("%d datagrams from corosync failed to decode", a.Stats.DroppedDecode.Load())
+	}
+}

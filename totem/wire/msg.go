@@ -17,7 +17,10 @@
 // are kept and documented as such.
 package wire
 
-import "fmt"
+import (
+	"fmt"
+	"net/netip"
+)
 
 // NodeID is a corosync node id (nodelist.node.X.nodeid, or derived from the
 // ring0 IPv4 address). 0 is reserved: it marks a "leave" join in the header.
@@ -306,4 +309,23 @@ func (a Addr) Less2(b Addr) bool {
 		}
 	}
 	return false
+}
+
+// String prints a processor as its node id, plus the ring0 address for 2.x.
+func (a Addr) String() string {
+	if a.IP[0].Family == 0 {
+		return fmt.Sprint(uint32(a.Node))
+	}
+	return fmt.Sprintf("%d/%s", uint32(a.Node), a.IP[0])
+}
+
+// String prints a totem_ip_address's address part.
+func (ip IPAddr) String() string {
+	switch ip.Family {
+	case AFInet:
+		return netip.AddrFrom4([4]byte(ip.Addr[:4])).String()
+	case AFInet6:
+		return netip.AddrFrom16(ip.Addr).String()
+	}
+	return fmt.Sprintf("family%d", ip.Family)
 }
