@@ -18,7 +18,7 @@ import (
 // /var/lib/corosync, /var/log/corosync and /etc/corosync are fresh tmpfs, so the
 // host is untouched. It returns corosync's pid (ip netns exec and unshare exec
 // in place, so the pid we start is corosync's).
-func startCorosync(t *testing.T, ns string, system string) int {
+func startCorosync(t testing.TB, ns string, system string) int {
 	t.Helper()
 	corosync := testenv.RequireBinary(t, "corosync")
 	unshare := testenv.RequireBinary(t, "unshare")
@@ -93,7 +93,7 @@ exec "$2" -f
 }
 
 // dialIn connects to name inside ns, retrying while the daemon starts.
-func dialIn(t *testing.T, ns, name string, opts ClientOptions) *Client {
+func dialIn(t testing.TB, ns, name string, opts ClientOptions) *Client {
 	t.Helper()
 	var c *Client
 	var err error

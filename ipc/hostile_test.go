@@ -361,7 +361,11 @@ func TestManyClients(t *testing.T) {
 
 func TestServerClose(t *testing.T) {
 	forBoth(t, func(t *testing.T, tr Transport) {
-		s := startServer(t, tr, nil)
+		// A client stuck in the handshake must not hold Close up for the
+		// (here absurd) handshake timeout.
+		s := startServer(t, tr, func(o *ServerOptions) { o.HandshakeTimeout = time.Hour })
+		silent := rawDial(t, s.name)
+		silent.Write([]byte{0xff, 0xff})
 		var cs []*Client
 		for range 5 {
 			c, err := Dial(s.name, ClientOptions{})

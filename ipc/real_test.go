@@ -135,7 +135,7 @@ func cmapGet(c *Client, key string) (string, error) {
 }
 
 // netns creates a network namespace with a unique name and removes it at the end.
-func netns(t *testing.T) string {
+func netns(t testing.TB) string {
 	t.Helper()
 	testenv.RequireRoot(t)
 	ip := testenv.RequireBinary(t, "ip")
@@ -153,7 +153,7 @@ func netns(t *testing.T) string {
 // inNetns runs f on a thread switched into the named network namespace.
 // Sockets f creates stay in that namespace. The thread is never returned to
 // the Go scheduler (the goroutine exits locked, so the thread dies).
-func inNetns(t *testing.T, ns string, f func()) {
+func inNetns(t testing.TB, ns string, f func()) {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() {

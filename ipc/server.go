@@ -130,7 +130,8 @@ type Server struct {
 
 	mu        sync.Mutex
 	conns     map[uint64]*Conn
-	active    int // connections counted against MaxConns (handshaking + live)
+	pending   map[*net.UnixConn]struct{} // setup sockets still in the handshake
+	active    int                        // connections counted against MaxConns (handshaking + live)
 	closed    bool
 	wg        sync.WaitGroup
 	nextID    atomic.Uint64
@@ -151,7 +152,7 @@ func NewServer(name string, h Handler, opts ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ipc: listen on %q: %w", name, err)
 	}
-	return &Server{name: name, h: h, opts: opts, ln: ln, pid: os.Getpid(), conns: map[uint64]*Conn{}}, nil
+	return &Server{name: name, h: h, opts: opts, ln: ln, pid: os.Getpid(), conns: map[uint64]*Conn{}, pending: map[*net.UnixConn]struct{}{}}, nil
 }
 
 // Name returns the service name the server listens on.
@@ -189,6 +190,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		s.active++
 		over := s.active > s.opts.MaxConns
+		s.pending[uc] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go s.handshake(uc, over)
@@ -205,6 +207,10 @@ func (s *Server) Close() error {
 		conns := make([]*Conn, 0, len(s.conns))
 		for _, c := range s.conns {
 			conns = append(conns, c)
+		}
+		for uc := range s.pending {
+			// Unblocks a handshake waiting for a slow client.
+			uc.Close()
 		}
 		s.mu.Unlock()
 		s.ln.Close()
@@ -234,6 +240,15 @@ func (s *Server) release() {
 	s.wg.Done()
 }
 
+// handshakeDone takes a setup socket off the pending list; it reports false
+// when the server closed meanwhile.
+func (s *Server) handshakeDone(uc *net.UnixConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.pending, uc)
+	return !s.closed
+}
+
 // handshake runs libqb's server side of the connection setup
 // (lib/ipc_setup.c handle_new_connection): read the 24-byte request, take the
 // peer credentials, create the per-connection directory, ask the handler, build
@@ -245,6 +260,7 @@ func (s *Server) handshake(uc *net.UnixConn, over bool) {
 	fail := func(format string, args ...any) {
 		s.opts.Logf("ipc %s: conn %d: "+format, append([]any{s.name, c.id}, args...)...)
 		uc.Close()
+		s.handshakeDone(uc)
 		s.release()
 	}
 
@@ -307,12 +323,23 @@ func (s *Server) handshake(uc *net.UnixConn, over bool) {
 		return
 	}
 	var resp connResponse
+	var tr serverTransport
 	base := dir + "/qb"
 	switch c.transport {
 	case Socket:
-		c.tr, resp, err = newSockServer(c, base, s.name)
+		tr, resp, err = newSockServer(c, base, s.name)
 	case SHM:
-		c.tr, resp, err = newShmServer(c, base, s.name)
+		tr, resp, err = newShmServer(c, base, s.name)
+	}
+	if err == nil {
+		c.trMu.Lock()
+		c.tr = tr
+		c.trMu.Unlock()
+		select {
+		case <-c.done: // closed during Accept or setup: shut what we built
+			tr.shutdown()
+		default:
+		}
 	}
 	if err != nil {
 		refuse(errnoOf(err, syscall.EIO), "setting up %v transport: %v", c.transport, err)
@@ -336,6 +363,7 @@ func (s *Server) handshake(uc *net.UnixConn, over bool) {
 	uc.SetDeadline(time.Time{})
 
 	s.mu.Lock()
+	delete(s.pending, uc)
 	if s.closed {
 		s.mu.Unlock()
 		c.fail(ErrClosed)
@@ -406,6 +434,7 @@ type Conn struct {
 	maxMsg    int
 	desc      string
 	setup     *net.UnixConn
+	trMu      sync.Mutex // guards tr against a Close racing the handshake
 	tr        serverTransport
 
 	resp, event outQueue
@@ -481,8 +510,11 @@ func (c *Conn) fail(err error) {
 			c.reason.Store(err)
 		}
 		close(c.done)
-		if c.tr != nil {
-			c.tr.shutdown()
+		c.trMu.Lock()
+		tr := c.tr
+		c.trMu.Unlock()
+		if tr != nil {
+			tr.shutdown()
 		} else {
 			c.setup.Close()
 		}
