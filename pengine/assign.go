@@ -336,43 +336,51 @@ func (c *cluster) assignBestNode(r *Resource, prefer *Node) bool {
 	return c.finalizeAssignment(r, chosen, false)
 }
 
-// finalizeAssignment is pcmk__finalize_assignment.
+// finalizeAssignment is pcmk__finalize_assignment (primitives only).
 func (c *cluster) finalizeAssignment(r *Resource, chosen *Node, force bool) bool {
 	if !force && chosen != nil {
 		w := r.Allowed[chosen]
-		if w < 0 || !chosen.available(w, false) {
+		if w < 0 || !chosen.available(w, true) {
+			r.NextRole = RoleStopped
 			chosen = nil
 		}
 	}
-	c.assignTo(r, chosen)
+	if r.AllocatedTo != nil {
+		r.AllocatedTo.NumResources--
+		r.AllocatedTo = nil
+	}
+	r.Provisional = false
 	if chosen == nil {
+		r.NextRole = RoleStopped
+		for _, a := range r.Actions {
+			switch a.Task {
+			case "stop":
+				a.clear(aOptional)
+			case "start":
+				a.clear(aRunnable)
+			default:
+				if a.Interval > 0 && a.Meta["op_target_rc"] != "7" {
+					a.clear(aRunnable)
+				}
+			}
+		}
 		return false
 	}
+	r.AllocatedTo = chosen
+	chosen.NumResources++
 	return true
 }
 
+// assignTo forces an assignment of r and its descendants (pcmk__assign_resource).
 func (c *cluster) assignTo(r *Resource, n *Node) {
-	if n == nil {
-		if r.Kind == KindPrimitive {
-			r.Provisional = false
-			r.AllocatedTo = nil
-			if r.NextRole == RoleUnknown || r.NextRole > RoleStopped && r.NextRole != RoleStopped {
-				r.NextRole = RoleStopped
-			}
-			// a required stop still shows "node availability"
-		}
-		for _, ch := range r.Children {
-			c.assignTo(ch, nil)
-		}
-		r.Provisional = false
+	if len(r.Children) == 0 {
+		c.finalizeAssignment(r, n, true)
 		return
 	}
-	r.Provisional = false
-	r.AllocatedTo = n
-	n.NumResources++
 	for _, ch := range r.Children {
 		c.assignTo(ch, n)
 	}
+	r.Provisional = false
 }
 
 // applyColocScore applies a colocation to the dependent's scores (the

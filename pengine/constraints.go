@@ -160,15 +160,14 @@ func (c *cluster) unpackRscLocation(e *etree.Element, r *Resource, role, score s
 // applyLocation adds a location's scores to a resource and its children
 // (pcmk__apply_location and the variant methods).
 func (c *cluster) applyLocation(l *location, r *Resource) {
-	if l.roleFilter > RoleUnknown && r.Kind == KindPrimitive && l.roleFilter != r.NextRole {
-		if !(r.cloneParent() != nil && r.cloneParent().Promotable) {
-			return
-		}
-		if l.roleFilter == RolePromoted {
-			return // promotion scores handle these
-		}
+	if l.roleFilter == RolePromoted && r == l.rsc {
+		// kept for promotion priorities (apply_promoted_locations)
+		r.promotedLocs = append(r.promotedLocs, l)
 	}
-	if r.Kind == KindClone && r.Promotable && l.roleFilter == RolePromoted {
+	if l.roleFilter > RoleUnknown && l.roleFilter != r.NextRole {
+		for _, ch := range r.Children {
+			c.applyLocation(l, ch)
+		}
 		return
 	}
 	for _, n := range l.order {

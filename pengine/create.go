@@ -486,13 +486,32 @@ func (c *cluster) internalConstraints(r *Resource) {
 			if r.Ordered && last != nil {
 				c.orderRsc(ch, "stop", last, "stop", orderOptional)
 			}
-			if r.Promotable {
-				c.orderRsc(r, "promote", ch, "promote", orderRunnableLeft|orderImpliesFirstPrinted)
-				c.orderRsc(ch, "promote", r, "promoted", orderImpliesThenPrinted)
+			last = ch
+		}
+		if r.Promotable {
+			// pcmk__order_promotable_instances
+			c.orderRsc(r, "stopped", r, "start", orderOptional)
+			c.orderRsc(r, "stopped", r, "promote", orderOptional)
+			c.orderRsc(r, "demoted", r, "stop", orderOptional)
+			c.orderRsc(r, "demoted", r, "start", orderOptional)
+			c.orderRsc(r, "demoted", r, "promote", orderOptional)
+			c.orderRsc(r, "running", r, "promote", orderOptional)
+			c.orderRsc(r, "demote", r, "demoted", orderOptional)
+			var prev *Resource
+			for _, ch := range r.Children {
+				c.orderRsc(ch, "demote", ch, "promote", orderOptional)
+				c.orderRsc(r, "promote", ch, "promote", orderOptional)
+				c.orderRsc(ch, "promote", r, "promoted", orderOptional)
+				if prev != nil && r.Ordered {
+					c.orderRsc(prev, "promote", ch, "promote", orderOptional)
+				}
 				c.orderRsc(r, "demote", ch, "demote", orderImpliesFirstPrinted)
 				c.orderRsc(ch, "demote", r, "demoted", orderImpliesThenPrinted)
+				if prev != nil && r.Ordered {
+					c.orderRsc(ch, "demote", prev, "demote", orderOptional)
+				}
+				prev = ch
 			}
-			last = ch
 		}
 	}
 }

@@ -160,11 +160,15 @@ type Resource struct {
 	actIdx  map[actKey]*Action
 
 	// lrm history per node, for recurring-op and digest checks
-	history      map[*Node][]*lrmOp
-	failCounts   map[*Node]map[string]int
-	ticketDemote bool
-	expanded     bool
-	pendingNode  *Node
+	history       map[*Node][]*lrmOp
+	failCounts    map[*Node]map[string]int
+	ticketDemote  bool
+	expanded      bool
+	pendingNode   *Node
+	count         map[*Node]int
+	sortIndex     int
+	savedNextRole Role
+	promotedLocs  []*location
 }
 
 // Colocation is an rsc_colocation (or implicit one).
