@@ -60,6 +60,11 @@ type connState struct {
 	stats  string // stats.ipcs.service0.<pid>.<id>. prefix, "" if none
 }
 
+// watcher is a daemon-internal track (icmap_track_add from inside corosync).
+type watcher struct {
+	fn func(icmap *Store, ev Event)
+}
+
 type trackRef struct {
 	conn  *connState
 	store *Store
@@ -118,6 +123,24 @@ func (s *Service) View(f func(icmap, stats *Store)) {
 	s.lock.Lock()
 	defer s.lock.Unlock()
 	f(s.icmap, s.stats)
+}
+
+// Watch registers a daemon-internal track on the icmap, as corosync's own
+// components do with icmap_track_add (logging reload on "logging.", the ring on
+// runtime.force_gather, cmap on totem.config_version). fn runs with the lock
+// held, after the change, and may read and write the store it is given (further
+// changes are delivered too) but must not call Update or View.
+func (s *Service) Watch(key string, flags TrackFlags, fn func(icmap *Store, ev Event)) (TrackID, error) {
+	s.lock.Lock()
+	defer s.lock.Unlock()
+	return s.icmap.Track(key, flags, &watcher{fn: fn})
+}
+
+// Unwatch removes a Watch.
+func (s *Service) Unwatch(id TrackID) error {
+	s.lock.Lock()
+	defer s.lock.Unlock()
+	return s.icmap.Untrack(id)
 }
 
 // Accept implements ipc.Handler: cmap accepts every client (corosync's own check
@@ -308,9 +331,23 @@ func (s *Service) handle(cs *connState, msg []byte) []byte {
 
 // flushLocked delivers queued track events to their connections.
 func (s *Service) flushLocked() {
-	for _, ev := range s.icmap.TakeEvents() {
-		if tr := s.deliver(s.icmap, ev); tr != nil && tr.conn.stats != "" {
-			_ = s.stats.AdjustInt(tr.conn.stats+"dispatched", 1)
+	// Watchers may change the map again; bound the rounds so that two watchers
+	// answering each other cannot loop forever.
+	for round := 0; round < 16; round++ {
+		evs := s.icmap.TakeEvents()
+		if len(evs) == 0 {
+			break
+		}
+		for _, ev := range evs {
+			if o, ok := s.icmap.Owner(ev.Track); ok {
+				if w, ok := o.(*watcher); ok {
+					w.fn(s.icmap, ev)
+					continue
+				}
+			}
+			if tr := s.deliver(s.icmap, ev); tr != nil && tr.conn.stats != "" {
+				_ = s.stats.AdjustInt(tr.conn.stats+"dispatched", 1)
+			}
 		}
 	}
 	// Stats events last, so that the dispatch counters above are included; their

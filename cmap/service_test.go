@@ -225,3 +225,60 @@ func BenchmarkServiceGet(b *testing.B) {
 		p.resp = p.resp[:0]
 	}
 }
+
+func TestServiceWatch(t *testing.T) {
+	svc, a, _ := newTestService(t)
+	var seen []string
+	id, err := svc.Watch("logging.", TrackAdd|TrackModify|TrackDelete|TrackPrefix, func(ic *Store, ev Event) {
+		seen = append(seen, ev.Key+"="+ev.New.String())
+		// A watcher may write; clients tracking that key hear of it.
+		_ = ic.Set("runtime.logging_reloads", conf.U32(uint32(len(seen))))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(svc, a, TrackAddRequest{Key: NameOf("runtime.logging_reloads"), TrackType: TrackAdd | TrackModify, InstHandle: 5})
+	call(svc, a, SetRequest{Key: NameOf("logging.debug"), Type: conf.TypeString, Value: []byte("on")})
+	svc.Update(func(ic, _ *Store) { _ = ic.Set("logging.debug", conf.Str("off")) })
+	if len(seen) != 2 || seen[0] != "logging.debug=on" || seen[1] != "logging.debug=off" {
+		t.Errorf("watch saw %q", seen)
+	}
+	if len(a.events) != 2 {
+		t.Errorf("client saw %d events of the watcher's writes", len(a.events))
+	}
+	if err := svc.Unwatch(id); err != nil {
+		t.Fatal(err)
+	}
+	call(svc, a, SetRequest{Key: NameOf("logging.debug"), Type: conf.TypeString, Value: []byte("trace")})
+	if len(seen) != 2 {
+		t.Error("unwatched still called")
+	}
+}
+
+func FuzzServiceRequest(f *testing.F) {
+	for _, r := range []Request{
+		SetRequest{Key: NameOf("a.b.c"), Type: conf.TypeString, Value: []byte("abc")},
+		GetRequest{Key: NameOf("totem.cluster_name"), ValueLen: 8},
+		TrackAddRequest{Key: NameOf(""), TrackType: 15, InstHandle: 7},
+		IterInitRequest{Prefix: NameOf("t")},
+		IterNextRequest{Handle: 0x5eed00000001},
+		SetCurrentMapRequest{Map: 1},
+		AdjustIntRequest{Key: NameOf("a.b.c"), Step: -3},
+	} {
+		f.Add(MarshalRequest(r))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		svc := NewService(nil, nil, ServiceOptions{ProcName: func(int) string { return "" }})
+		svc.Update(func(ic, _ *Store) { _ = ic.Set("totem.cluster_name", conf.Str("x")) })
+		p := &fakePeer{}
+		svc.accept(p, 1, 1)
+		for i := 0; i < 3; i++ {
+			svc.request(p, b)
+			h, err := ParseResponseHeader(p.last())
+			if err != nil || int(h.Size) != len(p.last()) {
+				t.Fatalf("bad response %x", p.last())
+			}
+		}
+		svc.closedConn(p)
+	})
+}
