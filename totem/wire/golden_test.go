@@ -304,3 +304,59 @@ func TestPlaintextTSV(t *testing.T) {
 	}
 	t.Logf("%d/%d frames match the plaintext tsv", rows, len(ds))
 }
+
+// TestReadmeTimeline2 checks our decode of udpu-crypto.pcap against the
+// message table in testdata/totem2/README.md (joins, commit tokens, first
+// tokens, leaves).
+func TestReadmeTimeline2(t *testing.T) {
+	cr, err := NewCrypto(CipherAES256, HashSHA1, authkey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byFrame := map[int]Message{}
+	for _, d := range datagrams(t, "totem2/udpu-crypto.pcap") {
+		pt, err := cr.Open(nil, d.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if byFrame[d.Frame], err = Decode(pt, V2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type row struct {
+		frame        int
+		typ          MsgType
+		nodeid       NodeID
+		seq          uint64 // ring_seq of a join, ring seq of a token
+		proc, failed int
+	}
+	rows := []row{
+		{1, TypeJoin, 1, 1, 1, 0}, {10, TypeJoin, 2, 1, 1, 0}, {11, TypeJoin, 1, 5, 2, 0}, {13, TypeJoin, 2, 5, 2, 0},
+		{14, TypeCommitToken, 1, 9, 0, 0}, {17, TypeCommitToken, 2, 9, 0, 0}, {18, TypeOrfToken, 1, 9, 0, 0},
+		{264, TypeJoin, 1, 9, 2, 1}, {279, TypeJoin, 2, 10, 1, 0}, {282, TypeJoin, 2, 14, 2, 0},
+		{283, TypeCommitToken, 1, 18, 0, 0}, {287, TypeOrfToken, 1, 18, 0, 0},
+		{491, TypeJoin, 0, 18, 1, 1}, {492, TypeJoin, 2, 18, 2, 1}, {493, TypeJoin, 0, 18, 1, 2},
+	}
+	rep := IPv4Addr(1, 192, 0, 2, 11)
+	for _, r := range rows {
+		m := byFrame[r.frame]
+		if m == nil || m.Type() != r.typ || m.Hdr().NodeID != r.nodeid {
+			t.Errorf("frame %d: %v, want %s from %d", r.frame, m, r.typ, r.nodeid)
+			continue
+		}
+		switch m := m.(type) {
+		case *Join:
+			if m.RingSeq != r.seq || len(m.Proc) != r.proc || len(m.Failed) != r.failed || m.IsLeave() != (r.nodeid == 0) {
+				t.Errorf("frame %d: join ring_seq %d proc %v failed %v", r.frame, m.RingSeq, m.Proc, m.Failed)
+			}
+		case *CommitToken:
+			if m.RingID.Seq != r.seq || m.RingID.RepIP != rep || len(m.Addrs) != 2 || !m.Addrs[0].Less2(m.Addrs[1]) {
+				t.Errorf("frame %d: commit token %+v", r.frame, m)
+			}
+		case *OrfToken:
+			if m.RingID.Seq != r.seq || m.RingID.RepIP != rep || m.Aru != 0xffffffff || m.Seq != 0 {
+				t.Errorf("frame %d: token %+v", r.frame, m)
+			}
+		}
+	}
+}
