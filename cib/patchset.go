@@ -165,7 +165,7 @@ func diffNode(old, new *etree.Element, deletes, rest *[]*etree.Element, ch *Chan
 		*deletes = append(*deletes, c)
 	}
 	// Comments are compared as a whole list: any difference recreates them.
-	diffComments(old, new, deletes, rest, ch)
+	diffComments(old, new, matchedOld, deletes, rest, ch)
 
 	// Created and moved children, in the new order. A common child is
 	// "moved" when its rank among the common children changed.
@@ -238,18 +238,33 @@ func position(e *etree.Element) int {
 	return i
 }
 
-func comments(e *etree.Element) []string {
+// comments lists the comments of e with their positions among the element
+// and comment children, the identity pcmk__xc_match uses.
+func comments(e *etree.Element, kept map[*etree.Element]*etree.Element) []string {
 	var out []string
+	i := 0
 	for _, t := range e.Child {
-		if c, ok := t.(*etree.Comment); ok {
-			out = append(out, c.Data)
+		switch c := t.(type) {
+		case *etree.Element:
+			if kept == nil || kept[c] != nil {
+				i++
+			}
+		case *etree.Comment:
+			out = append(out, itoa(i)+":"+c.Data)
+			i++
 		}
 	}
 	return out
 }
 
-func diffComments(old, new *etree.Element, deletes, rest *[]*etree.Element, ch *Changes) {
-	oc, nc := comments(old), comments(new)
+func diffComments(old, new *etree.Element, kept map[*etree.Element]*etree.Element, deletes, rest *[]*etree.Element, ch *Changes) {
+	// Compare positions among the elements both versions share: old ones
+	// skip what this patch deletes, new ones what it creates.
+	common := map[*etree.Element]*etree.Element{}
+	for o, n := range kept {
+		common[n] = o
+	}
+	oc, nc := comments(old, kept), comments(new, common)
 	if strings.Join(oc, "\x00") == strings.Join(nc, "\x00") && len(oc) == len(nc) {
 		return
 	}
@@ -257,25 +272,24 @@ func diffComments(old, new *etree.Element, deletes, rest *[]*etree.Element, ch *
 	if inConfig(ElementXPath(new) + "/") {
 		ch.Config = true
 	}
-	// Delete old comments by position (last first so positions stay valid),
-	// then create the new ones at their positions.
+	// Delete the old comments front to back. When they are applied, this
+	// parent's deleted elements are already gone and so are the comments
+	// before, so a comment's position counts only the surviving elements
+	// before it (the skip flags of pcmk__xml_position).
 	i := 0
-	var pos []int
 	for _, t := range old.Child {
-		switch t.(type) {
+		switch x := t.(type) {
 		case *etree.Element:
-			i++
+			if kept[x] != nil {
+				i++
+			}
 		case *etree.Comment:
-			pos = append(pos, i)
-			i++
+			c := etree.NewElement("change")
+			SetAttr(c, "operation", "delete")
+			SetAttr(c, "path", ElementXPath(old)+"/comment")
+			SetAttr(c, "position", itoa(i))
+			*deletes = append(*deletes, c)
 		}
-	}
-	for k := len(pos) - 1; k >= 0; k-- {
-		c := etree.NewElement("change")
-		SetAttr(c, "operation", "delete")
-		SetAttr(c, "path", ElementXPath(old)+"/comment")
-		SetAttr(c, "position", itoa(pos[k]))
-		*deletes = append(*deletes, c)
 	}
 	i = 0
 	for _, t := range new.Child {
