@@ -140,3 +140,21 @@ func FuzzDecrypt(f *testing.F) {
 		}
 	})
 }
+
+func TestNetMTU(t *testing.T) {
+	aes, _ := NewCrypto(CipherAES256, HashSHA1, testKey)
+	none, _ := NewCrypto(CipherNone, HashNone, nil)
+	for _, tc := range []struct {
+		f    Framing
+		c    *Crypto
+		want int
+	}{{V3, nil, 1410}, {V2, nil, 1270}, {V2, none, 1270}, {V2, aes, 1202}} {
+		if got := NetMTU(tc.f, 1500, tc.c); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.f, got, tc.want)
+		}
+	}
+	// The largest mcast in udpu-crypto.pcap is 99 + 1202 bytes of plaintext.
+	if aes.SealedLen(99+1202)+28 > 1500 {
+		t.Error("a full 2.x aes256/sha1 mcast does not fit a 1500-byte MTU")
+	}
+}
