@@ -171,6 +171,7 @@ func Run(o Options) int {
 	d := &Daemon{Config: cfg, Sink: sink, Log: mainLog, Lock: new(sync.Mutex)}
 	d.Cmap = cmap.NewService(nil, nil, cmap.ServiceOptions{Lock: d.Lock, Log: sink.Logger("CMAP")})
 	d.populate()
+	d.watchLogging(logCfg, logfile)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -215,6 +216,45 @@ func (d *Daemon) populate() {
 			_ = ic.Set(kv.Key, kv.Value)
 		}
 	})
+}
+
+// watchLogging re-reads the logging configuration whenever a logging.* key
+// changes (logconfig.c:main_logging_notify), e.g. corosync-cmapctl -s logging.debug
+// str on. A configuration with bad values is ignored, as corosync ignores it.
+func (d *Daemon) watchLogging(cur corolog.Config, file *os.File) {
+	child := os.Getenv(childEnv) != ""
+	logfile := cur.Logfile
+	_, _ = d.Cmap.Watch("logging.", cmap.TrackAdd|cmap.TrackDelete|cmap.TrackModify|cmap.TrackPrefix,
+		func(ic *cmap.Store, _ cmap.Event) {
+			keys := map[string]string{}
+			for _, k := range ic.Keys("logging.") {
+				if v, err := ic.Get(k); err == nil && v.Type == conf.TypeString {
+					keys[k] = string(v.Data)
+				}
+			}
+			c, err := corolog.ConfigFromKeys(keys)
+			if err != nil {
+				d.Log.Debugf("Ignoring logging configuration change: %v", err)
+				return
+			}
+			if child {
+				c.Global.ToStderr = false
+				for k, t := range c.Subsys {
+					t.ToStderr = false
+					c.Subsys[k] = t
+				}
+			}
+			if c.Logfile != logfile && c.Logfile != "" {
+				if f, err := os.OpenFile(c.Logfile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err == nil {
+					d.Sink.SetFile(f)
+					if file != nil {
+						file.Close()
+					}
+					file, logfile = f, c.Logfile
+				}
+			}
+			d.Sink.SetConfig(c)
+		})
 }
 
 // loggingConfig reads the logging.* string keys the way logconfig.c does.

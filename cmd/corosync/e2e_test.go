@@ -319,6 +319,16 @@ func TestRealCmapctlOperations(t *testing.T) {
 			t.Errorf("%q: rc %d %q, want rc %d %q", s.args, rc, out, s.rc, s.out)
 		}
 	}
+	// Logging follows logging.* changes at run time.
+	if strings.Contains(p.Output(), "lib_init_fn") {
+		t.Errorf("debug lines before logging.debug was set")
+	}
+	run("-s", "logging.debug", "str", "on")
+	run("-g", "totem.version")
+	if !strings.Contains(p.Output(), "debug   [CMAP  ] lib_init_fn: conn=") {
+		t.Errorf("logging.debug=on did not take effect:\n%s", p.Output())
+	}
+	run("-s", "logging.debug", "str", "off")
 	out, _ := run("-m", "stats", "stats.ipcs.service0.")
 	if !strings.Contains(out, ".procname (str) = corosync-cmapct\n") || !strings.Contains(out, ".requests (u64) = ") {
 		t.Errorf("stats of this connection:\n%s", out)
