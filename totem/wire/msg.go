@@ -1,20 +1,3 @@
-// Package wire holds the totem SRP messages as plain Go values and their
-// codecs for the two framings corosync has used on udp/udpu:
-//
-//   - Framing V3 (corosync 3.x, exec/totemsrp.c at v3.1.7): 13-byte header
-//     with magic 0xC070 and version 3; processors are identified by a 4-byte
-//     nodeid; ring ids are {rep nodeid, seq} (12 bytes).
-//   - Framing V2 (corosync 2.x, exec/totemsrp.c at v2.4.6): 8-byte header
-//     with the 0xFF22 endian detector; processors are srp_addr values of 45
-//     bytes (count + two totem_ip_address); ring ids are
-//     {rep totem_ip_address, seq} (30 bytes). On the wire every 2.x datagram
-//     is additionally wrapped by the crypto layer (see crypto.go).
-//
-// The structs are designed for the SRP state machine: node ids and counters
-// as plain fields, variable lists as slices. The few fields that carry no
-// protocol meaning but must survive a decode/encode round trip byte for byte
-// (the 3.x target_nodeid, which corosync leaves uninitialised on udp/udpu)
-// are kept and documented as such.
 package wire
 
 import (
