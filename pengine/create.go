@@ -120,15 +120,21 @@ func (c *cluster) createCloneActions(r *Resource) {
 			}
 		}
 	}
-	c.pseudoAction(r, "start", !starting, true)
+	start := c.pseudoAction(r, "start", !starting, true)
 	started := c.pseudoAction(r, "running", !starting, false)
 	started.Priority = Infinity
 	if active || starting {
 		started.set(aRunnable)
 	}
-	c.pseudoAction(r, "stop", !stopping, true)
+	r.notif = map[string]*notifyData{}
+	r.notif["start"] = c.cloneNotifPseudoOps(r, "start", start, started)
+	stop := c.pseudoAction(r, "stop", !stopping, true)
 	stopped := c.pseudoAction(r, "stopped", !stopping, true)
 	stopped.Priority = Infinity
+	r.notif["stop"] = c.cloneNotifPseudoOps(r, "stop", stop, stopped)
+	if r.notif["start"] != nil && r.notif["stop"] != nil {
+		orderActions(r.notif["stop"].postDone, r.notif["start"].pre, orderOptional)
+	}
 	if r.Promotable {
 		promoting, demoting := false, false
 		for _, ch := range r.Children {
@@ -146,12 +152,21 @@ func (c *cluster) createCloneActions(r *Resource) {
 				}
 			}
 		}
-		c.pseudoAction(r, "promote", !promoting, true)
+		pr := c.pseudoAction(r, "promote", !promoting, true)
 		pd := c.pseudoAction(r, "promoted", !promoting, true)
 		pd.Priority = Infinity
-		c.pseudoAction(r, "demote", !demoting, true)
+		r.notif["promote"] = c.cloneNotifPseudoOps(r, "promote", pr, pd)
+		de := c.pseudoAction(r, "demote", !demoting, true)
 		dd := c.pseudoAction(r, "demoted", !demoting, true)
 		dd.Priority = Infinity
+		r.notif["demote"] = c.cloneNotifPseudoOps(r, "demote", de, dd)
+		if nd, np := r.notif["demote"], r.notif["promote"]; nd != nil && np != nil {
+			orderActions(r.notif["stop"].postDone, np.pre, orderOptional)
+			orderActions(r.notif["start"].postDone, np.pre, orderOptional)
+			orderActions(nd.postDone, np.pre, orderOptional)
+			orderActions(nd.postDone, r.notif["start"].pre, orderOptional)
+			orderActions(nd.postDone, r.notif["stop"].pre, orderOptional)
+		}
 	}
 }
 

@@ -113,6 +113,9 @@ func (c *cluster) rscStonithOrdering(r *Resource, f *Action) {
 				orderActions(f, parentStop, orderPreserve)
 			}
 		}
+		if r.Notify && r.cloneParent() != nil {
+			c.orderNotifsAfterFencing(a, r, f)
+		}
 	}
 	for _, a := range r.actionsFor(target, "demote", false) {
 		if !a.Node.Online || a.Node.Unclean || r.Failed {

@@ -134,6 +134,18 @@ func (c *cluster) buildGraph() *Graph {
 	}
 	var walk func(r *Resource)
 	walk = func(r *Resource) {
+		if r.Kind == KindClone {
+			for _, t := range []string{"start", "stop", "promote", "demote"} {
+				c.createNotifications(r, r.notif[t])
+			}
+			for _, ch := range r.Children {
+				walk(ch)
+			}
+			for _, a := range r.Actions {
+				add(a)
+			}
+			return
+		}
 		for _, a := range r.Actions {
 			add(a)
 		}

@@ -169,6 +169,7 @@ type Resource struct {
 	sortIndex     int
 	savedNextRole Role
 	promotedLocs  []*location
+	notif         map[string]*notifyData
 }
 
 // Colocation is an rsc_colocation (or implicit one).

@@ -158,7 +158,7 @@ func childTask(task string) string {
 func (c *cluster) groupActionFlags(a *Action, n *Node) int {
 	flags := aOptional | aRunnable | aPseudo
 	for _, m := range a.Rsc.Children {
-		task := childTask(a.Task)
+		task := complexTask(m, a.Task)
 		ma := m.firstAction(task, n)
 		if ma != nil {
 			mf := c.actionFlags(ma, n)
@@ -177,15 +177,42 @@ func (c *cluster) groupActionFlags(a *Action, n *Node) int {
 	return flags
 }
 
+// cloneChildTask is clone_child_action: the instance task a clone action
+// summarises (notifications name the action they are about).
+func cloneChildTask(a *Action) string {
+	task := a.Task
+	if task == "notify" || task == "notified" {
+		// key is <rsc>_<type>_notify_<task>_0
+		k := strings.TrimSuffix(a.Key, "_0")
+		if i := strings.LastIndex(k, "_notify_"); i >= 0 {
+			task = k[i+len("_notify_"):]
+		}
+	}
+	return task
+}
+
+// complexTask is get_complex_task with non-atomic children allowed.
+func complexTask(r *Resource, task string) string {
+	if r.Kind == KindPrimitive {
+		return childTask(task)
+	}
+	return task
+}
+
 // cloneActionFlags is summary_action_flags: optional unless any instance's
-// matching action is required; runnable if any instance's is.
+// matching action is required; runnable only if some instance's is.
 func (c *cluster) cloneActionFlags(a *Action, n *Node) int {
 	flags := aOptional | aRunnable | aPseudo
 	anyRunnable := false
-	checkRunnable := a.Task != "stop" && a.Task != "stopped" && a.Task != "demote" && a.Task != "demoted"
-	task := childTask(a.Task)
+	base := cloneChildTask(a)
 	for _, ch := range a.Rsc.Children {
-		ca := ch.firstAction(task, n)
+		task := complexTask(ch, base)
+		var ca *Action
+		if len(ch.Children) > 0 {
+			ca = ch.firstAction(task, nil)
+		} else {
+			ca = ch.firstAction(task, n)
+		}
 		if ca == nil {
 			continue
 		}
@@ -198,7 +225,7 @@ func (c *cluster) cloneActionFlags(a *Action, n *Node) int {
 			anyRunnable = true
 		}
 	}
-	if checkRunnable && !anyRunnable {
+	if !anyRunnable {
 		flags &^= aRunnable
 		if n == nil {
 			a.clear(aRunnable)
