@@ -186,3 +186,118 @@ func TestDifferentialCorosyncT(t *testing.T) {
 }
 
 var _ = fmt.Sprintf
+
+// mutationPool holds lines the mutator inserts: keys with odd values, stray
+// braces and colons, comments, CRs, tabs.
+var mutationPool = []string{
+	"}", "{", "x {", "a:", ":", "#", "  # c", "\t", "key value", "totem {", "nodelist {", "node {",
+	"token: 0", "token: 50", "token: -3", "token: 99999999999", "consensus: 10", "join: 20",
+	"version: 1", "version: 2", "transport: udp", "transport: knet", "transport: udpu", "transport: x",
+	"nodeid: 0", "nodeid: 2", "nodeid: 65537", "ring0_addr: 192.0.2.2", "ring0_addr: 127.0.0.1",
+	"ring0_addr: ::1", "ring1_addr: 192.0.2.102", "name: vm", "name: node02", "mcastport: 0",
+	"mcastaddr: 239.1.1.1", "mcastaddr: 10.1.1.1", "bindnetaddr: 192.0.2.0", "broadcast: yes",
+	"ttl: 2", "linknumber: 1", "linknumber: 9", "knet_link_priority: 5", "crypto_cipher: aes256",
+	"crypto_hash: sha1", "secauth: on", "clear_node_high_bit: yes", "two_node: 1", "provider: x",
+	"debug: on", "timestamp: on", "timestamp: off", "function_name: on", "to_stderr: no",
+	"subsys: QUORUM", "logger_subsys {", "interface {", "member {", "memberaddr: 192.0.2.9",
+	"link_mode: active", "link_mode: x", "ip_version: ipv6", "ip_version: ipv4", "token_warning: 120",
+	"netmtu: 0", "keyfile: /nonexistent", "uid: 0", "gid: 0", "uidgid {", "quorum {", "expected_votes: 3",
+	"cluster_name: wctest", "max_network_delay: 10", "window_size: 0", "hold: 1",
+}
+
+type lcg struct{ s uint64 }
+
+func (r *lcg) intn(n int) int {
+	r.s = r.s*6364136223846793005 + 1442695040888963407
+	return int((r.s >> 33) % uint64(n))
+}
+
+func mutate(r *lcg, seed string) string {
+	lines := strings.Split(seed, "\n")
+	for k := 1 + r.intn(3); k > 0; k-- {
+		i := r.intn(len(lines) + 1)
+		switch r.intn(6) {
+		case 0:
+			if i < len(lines) {
+				lines = append(lines[:i], lines[i+1:]...)
+			}
+		case 1, 2:
+			l := mutationPool[r.intn(len(mutationPool))]
+			lines = append(lines[:i], append([]string{l}, lines[i:]...)...)
+		case 3:
+			if i < len(lines) {
+				lines = append(lines[:i], append([]string{lines[i]}, lines[i:]...)...)
+			}
+		case 4:
+			if i < len(lines) {
+				if c, _, ok := strings.Cut(lines[i], ":"); ok {
+					_, v, _ := strings.Cut(mutationPool[r.intn(len(mutationPool))], ":")
+					lines[i] = c + ":" + v
+				}
+			}
+		case 5:
+			if i < len(lines) && len(lines[i]) > 0 {
+				j := r.intn(len(lines[i]))
+				ch := []string{"{", "}", ":", "#", " ", "\t", "\r", "\x00"}[r.intn(8)]
+				lines[i] = lines[i][:j] + ch + lines[i][j:]
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestDifferentialMutations runs mutated conformance configs through both
+// corosync -t and ours. RINGMASTER_DIFF_N sets the number (default 40).
+func TestDifferentialMutations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real corosync -t")
+	}
+	real := testenv.RequireBinary(t, "corosync")
+	n := 40
+	if s := os.Getenv("RINGMASTER_DIFF_N"); s != "" {
+		fmt.Sscan(s, &n)
+	}
+	names, _ := filepath.Glob(testenv.Shared(t, "conformance", "corosync", "configs", "*.conf"))
+	var seeds []string
+	for _, p := range names {
+		b, _ := os.ReadFile(p)
+		seeds = append(seeds, string(b))
+	}
+	dir := t.TempDir()
+	env := SystemEnv()
+	env.OpenLogfile = func(string) error { return nil } // the seeds log to /var/log/corosync
+	r := &lcg{s: 1}
+	same := 0
+	for i := 0; i < n; i++ {
+		text := mutate(r, seeds[r.intn(len(seeds))])
+		text = strings.ReplaceAll(text, "logfile: /var/log/corosync/corosync.log", "logfile: /dev/null")
+		path := filepath.Join(dir, fmt.Sprintf("m%d.conf", i))
+		os.WriteFile(path, []byte(text), 0o644)
+		cmd := exec.Command(real, "-t", "-c", path)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		want := maskTS(out.String())
+		res := Test(path, []byte(text), env, Options{})
+		if code == 134 || code < 0 || code >= 128 {
+			// corosync died (assertion or segfault); we must refuse the file.
+			if res.ExitCode == 0 {
+				t.Errorf("mutant %d: corosync crashed (exit %d), we accepted it:\n%s", i, code, text)
+				continue
+			}
+			same++
+			continue
+		}
+		got := maskTS(res.Format(time.Now()))
+		if got != want || res.ExitCode != code {
+			t.Errorf("mutant %d:\n%s\nours (exit %d):\n%s\ncorosync (exit %d):\n%s", i, text, res.ExitCode, got, code, want)
+			continue
+		}
+		same++
+	}
+	t.Logf("differential mutations: %d/%d identical", same, n)
+}

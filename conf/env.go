@@ -173,7 +173,10 @@ func HostsEnv(hostname string, addrs []netip.Addr, hosts []byte) *Env {
 // resolve is totemip_parse: a numeric address, or the first address of the
 // wanted family order that the name resolves to.
 func (e *Env) resolve(s string, v ipVersion) (netip.Addr, bool) {
-	if a, err := netip.ParseAddr(s); err == nil {
+	if a, ok := inetAton(s); ok {
+		return a, v != ipv6
+	}
+	if a, err := netip.ParseAddr(s); err == nil && strings.Contains(s, ":") {
 		a = a.Unmap()
 		if a.Zone() != "" {
 			return a, true
@@ -221,4 +224,57 @@ func sortedCopy(s []string) []string {
 	c := append([]string(nil), s...)
 	sort.Strings(c)
 	return c
+}
+
+// inetAton parses an IPv4 address the way glibc's getaddrinfo does for a
+// numeric host (inet_aton): one to four parts, each decimal, octal (leading
+// 0) or hex (0x), the last part filling the remaining bytes ("1" is
+// 0.0.0.1, "127.1" is 127.0.0.1).
+func inetAton(s string) (netip.Addr, bool) {
+	if s == "" {
+		return netip.Addr{}, false
+	}
+	parts := strings.Split(s, ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	vals := make([]uint64, len(parts))
+	for i, p := range parts {
+		if p == "" {
+			return netip.Addr{}, false
+		}
+		base := 10
+		switch {
+		case len(p) > 1 && (p[:2] == "0x" || p[:2] == "0X"):
+			base, p = 16, p[2:]
+			if p == "" {
+				p = "0" // "0x" alone is 0 for inet_aton
+			}
+		case len(p) > 1 && p[0] == '0':
+			base, p = 8, p[1:]
+		}
+		for _, c := range p {
+			if !(c >= '0' && c <= '9' || base == 16 && (c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F')) {
+				return netip.Addr{}, false
+			}
+		}
+		n, err := strconv.ParseUint(p, base, 32)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		vals[i] = n
+	}
+	var v uint64
+	last := len(vals) - 1
+	for i := 0; i < last; i++ {
+		if vals[i] > 0xFF {
+			return netip.Addr{}, false
+		}
+		v |= vals[i] << (24 - 8*uint(i))
+	}
+	if vals[last] > (uint64(0xFFFFFFFF) >> (8 * uint(last))) {
+		return netip.Addr{}, false
+	}
+	v |= vals[last]
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
 }

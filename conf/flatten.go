@@ -634,23 +634,32 @@ func (f *flattener) sectionEnd(path string, state int, line int) string {
 			}
 		}
 		f.loggerSubsysItems = nil
-		return f.setStr(fmt.Sprintf("logging.logger_subsys.%s.subsys", *f.subsys), *f.subsys)
+		// corosync frees subsys here without clearing the pointer, so a
+		// section nested in a logger_subsys makes the outer one use freed
+		// memory (it segfaults). Clearing it turns that into the
+		// "No subsys key" error at the outer closing brace.
+		sub := *f.subsys
+		f.subsys = nil
+		return f.setStr(fmt.Sprintf("logging.logger_subsys.%s.subsys", sub), sub)
 	case stLoggingDaemon:
 		if f.loggingDaemonName == nil {
 			return "No name key in logging_daemon directive"
 		}
 		name := *f.loggingDaemonName
+		subsys := f.subsys
+		// As for logger_subsys: forget what corosync frees (and would reuse).
+		f.loggingDaemonName, subsys = nil, nil
 		for _, it := range f.loggerSubsysItems {
 			var k string
 			switch {
-			case f.subsys == nil && name == "corosync":
+			case subsys == nil && name == "corosync":
 				k = "logging." + it.key
-			case f.subsys == nil:
+			case subsys == nil:
 				k = fmt.Sprintf("logging.logging_daemon.%s.%s", name, it.key)
 			case name == "corosync":
-				k = fmt.Sprintf("logging.logger_subsys.%s.%s", *f.subsys, it.key)
+				k = fmt.Sprintf("logging.logger_subsys.%s.%s", *subsys, it.key)
 			default:
-				k = fmt.Sprintf("logging.logging_daemon.%s.%s.%s", name, *f.subsys, it.key)
+				k = fmt.Sprintf("logging.logging_daemon.%s.%s.%s", name, *subsys, it.key)
 			}
 			if msg := f.setStr(k, it.value); msg != "" {
 				return msg
@@ -658,15 +667,15 @@ func (f *flattener) sectionEnd(path string, state int, line int) string {
 		}
 		f.loggerSubsysItems = nil
 		switch {
-		case f.subsys == nil && name != "corosync":
+		case subsys == nil && name != "corosync":
 			return f.setStr(fmt.Sprintf("logging.logging_daemon.%s.name", name), name)
-		case f.subsys != nil && name == "corosync":
-			return f.setStr(fmt.Sprintf("logging.logger_subsys.%s.subsys", *f.subsys), *f.subsys)
-		case f.subsys != nil:
-			if msg := f.setStr(fmt.Sprintf("logging.logging_daemon.%s.%s.subsys", name, *f.subsys), *f.subsys); msg != "" {
+		case subsys != nil && name == "corosync":
+			return f.setStr(fmt.Sprintf("logging.logger_subsys.%s.subsys", *subsys), *subsys)
+		case subsys != nil:
+			if msg := f.setStr(fmt.Sprintf("logging.logging_daemon.%s.%s.subsys", name, *subsys), *subsys); msg != "" {
 				return msg
 			}
-			return f.setStr(fmt.Sprintf("logging.logging_daemon.%s.%s.name", name, *f.subsys), name)
+			return f.setStr(fmt.Sprintf("logging.logging_daemon.%s.%s.name", name, *subsys), name)
 		}
 	case stNodelistNode:
 		f.nodeNumber++

@@ -439,9 +439,18 @@ func (r *totemReader) findLocalNode(useCache bool) int {
 			return found(p)
 		}
 	}
+	// corosync 3.1.7 quirk: the position scanned from the last nodelist key
+	// is returned even when nothing matched (without setting
+	// nodelist.local_node_pos), so callers go on with that node and only
+	// totem_config_validate notices ("No valid name found for local host").
+	last := -1
 	for _, k := range r.m.Keys("nodelist.node.") {
 		pos, rest, ok := nodeKey(k)
-		if !ok || (rest != "name" && rest != "ring0_addr") {
+		if !ok {
+			continue
+		}
+		last = pos
+		if rest != "name" && rest != "ring0_addr" {
 			continue
 		}
 		name, ok := r.m.String(k)
@@ -449,7 +458,9 @@ func (r *totemReader) findLocalNode(useCache bool) int {
 			continue
 		}
 		var addrs []netip.Addr
-		if a, err := netip.ParseAddr(name); err == nil {
+		if a, ok := inetAton(name); ok {
+			addrs = []netip.Addr{a}
+		} else if a, err := netip.ParseAddr(name); err == nil && strings.Contains(name, ":") {
 			addrs = []netip.Addr{a}
 		} else {
 			addrs = r.env.LookupHost(name)
@@ -462,7 +473,7 @@ func (r *totemReader) findLocalNode(useCache bool) int {
 			}
 		}
 	}
-	return -1
+	return last
 }
 
 // generateNodeID is generate_nodeid: the IPv4 address as a big-endian
