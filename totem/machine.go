@@ -510,6 +510,7 @@ func (m *Machine) joinProcess(j *wire.Join) {
 	case subset(proc, m.procList) && subset(failed, m.failedList):
 	case contains(m.failedList, from):
 	default:
+		np, nf := len(m.procList), len(m.failedList)
 		m.procList = merge(m.procList, proc...)
 		if contains(failed, m.me) {
 			m.failedList = merge(m.failedList, from)
@@ -520,8 +521,16 @@ func (m *Machine) joinProcess(j *wire.Join) {
 				m.failedList = merge(m.failedList, subtract(failed, m.membList)...)
 			}
 		}
-		m.gatherEnter("merge during join")
-		gathered = true
+		// Deviation: corosync re-enters GATHER here even when the join
+		// taught it nothing (its failed list is not adopted because the
+		// sender is not in our ring). Two such nodes then answer each
+		// other's joins forever, each answer restarting the consensus
+		// timer so that it never expires. We re-enter only on change;
+		// the join timer still repeats our lists every join ms.
+		if len(m.procList) != np || len(m.failedList) != nf || m.state != Gather {
+			m.gatherEnter("merge during join")
+			gathered = true
+		}
 	}
 	if !gathered && m.state == Operational {
 		m.gatherEnter("join during OPERATIONAL")

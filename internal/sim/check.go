@@ -40,6 +40,22 @@ type history struct {
 	sent    []string
 }
 
+type confRec struct {
+	members    []NodeID
+	installers [][2]int // node, incarnation
+}
+
+// anyAlive reports whether one of the installers still runs.
+func (c *checker) anyAlive(inst [][2]int) bool {
+	for _, ni := range inst {
+		n := c.s.nodes[NodeID(ni[0])]
+		if n != nil && n.Up && n.Inc == ni[1] {
+			return true
+		}
+	}
+	return false
+}
+
 type transKey struct{ newRing, oldRing totem.RingID }
 
 type transRec struct {
@@ -50,7 +66,7 @@ type transRec struct {
 
 type checker struct {
 	s      *Sim
-	confs  map[totem.RingID][]NodeID
+	confs  map[totem.RingID]*confRec
 	pos    map[totem.RingID]map[uint32]string
 	trans  map[transKey]*transRec
 	events int
@@ -61,7 +77,7 @@ type checker struct {
 func newChecker(s *Sim) *checker {
 	return &checker{
 		s:         s,
-		confs:     map[totem.RingID][]NodeID{},
+		confs:     map[totem.RingID]*confRec{},
 		pos:       map[totem.RingID]map[uint32]string{},
 		trans:     map[transKey]*transRec{},
 		delivered: map[string]int{},
@@ -148,7 +164,7 @@ func (c *checker) transitional(n *Node, h *history, e totem.ConfChange) {
 			c.fail(n, "transitional configuration %v without itself", e.Members)
 			return
 		}
-		old := c.confs[h.ring]
+		old := c.confs[h.ring].members
 		if !subset(e.Members, old) {
 			c.fail(n, "transitional members %v not in previous configuration %v", e.Members, old)
 			return
@@ -193,13 +209,30 @@ func (c *checker) regular(n *Node, h *history, e totem.ConfChange) {
 		return
 	}
 	if prev, ok := c.confs[e.Ring]; ok {
-		if !sameSet(prev, e.Members) {
-			c.fail(n, "ring %s installed with members %v, elsewhere %v", e.Ring, e.Members, prev)
+		switch {
+		case c.s.wiped && !c.anyAlive(prev.installers):
+			// A node restarted without its ringid file can reuse the
+			// ring id of a configuration whose installers are all
+			// gone: that is what the file prevents, not a protocol
+			// fault. Start that ring's records afresh.
+			delete(c.confs, e.Ring)
+			delete(c.pos, e.Ring)
+			for k := range c.trans {
+				if k.newRing == e.Ring || k.oldRing == e.Ring {
+					delete(c.trans, k)
+				}
+			}
+		case !sameSet(prev.members, e.Members):
+			c.fail(n, "ring %s installed with members %v, elsewhere %v", e.Ring, e.Members, prev.members)
 			return
 		}
-	} else {
-		c.confs[e.Ring] = slices.Clone(e.Members)
 	}
+	rec := c.confs[e.Ring]
+	if rec == nil {
+		rec = &confRec{members: slices.Clone(e.Members)}
+		c.confs[e.Ring] = rec
+	}
+	rec.installers = append(rec.installers, [2]int{int(n.ID), n.Inc})
 	if h.ring != (totem.RingID{}) && e.Ring.Seq <= h.ring.Seq {
 		c.fail(n, "ring seq went from %s to %s", h.ring, e.Ring)
 		return

@@ -39,6 +39,9 @@ type Options struct {
 	// LogEvents keeps a log of deliveries and configuration changes
 	// (always kept), and with Verbose also every packet.
 	Verbose bool
+	// MaxSteps bounds the number of instants a run may process (0 = 2e6);
+	// exceeding it is reported as a failure (a livelock).
+	MaxSteps uint64
 	// MaxLog bounds the event log (0 = 20000 lines); older lines are dropped.
 	MaxLog int
 }
@@ -78,6 +81,7 @@ type Sim struct {
 	sent     map[string]sentInfo // payload -> sender incarnation
 	msgNo    map[NodeID]int
 	Packets  uint64
+	wiped    bool // some node restarted without its ringid file
 }
 
 type linkParams struct{ min, max time.Duration }
@@ -91,6 +95,9 @@ type sentInfo struct {
 func New(o Options) *Sim {
 	if o.MaxDelay == 0 {
 		o.MinDelay, o.MaxDelay = 200*time.Microsecond, time.Millisecond
+	}
+	if o.MaxSteps == 0 {
+		o.MaxSteps = 2_000_000
 	}
 	if o.MaxLog == 0 {
 		o.MaxLog = 20000
@@ -223,6 +230,7 @@ func (s *Sim) Restart(id NodeID, keepRing bool) error {
 	}
 	if !keepRing {
 		n.StoredSeq = 0
+		s.wiped = true
 	}
 	return s.startNode(n)
 }
@@ -357,6 +365,10 @@ func (s *Sim) runUntilTime(at time.Duration) {
 		s.now = at
 	}
 	s.steps++
+	if s.steps > s.opts.MaxSteps {
+		s.fail(fmt.Errorf("step budget of %d exceeded (livelock?)", s.opts.MaxSteps))
+		return
+	}
 	// packets first, in arrival order
 	for len(s.q) > 0 && s.q[0].at <= s.now && s.err == nil {
 		p := heap.Pop(&s.q).(*pkt)
