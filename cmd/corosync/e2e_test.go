@@ -421,3 +421,58 @@ func TestStartupLog(t *testing.T) {
 		})
 	}
 }
+
+// TestBackgroundAndLock starts corosync without -f: it returns at once and the
+// daemon keeps serving; a second instance is refused by the lock file; SIGTERM
+// to the daemon (found through the pid file) stops it and removes the file.
+func TestBackgroundAndLock(t *testing.T) {
+	n, bin := newNode(t)
+	cmapctl := testenv.RequireBinary(t, "corosync-cmapctl")
+	installConfig(t, n, "minimal-udpu")
+	ctx := context.Background()
+	out, rc, err := n.Exec(ctx, bin)
+	if err != nil || rc != 0 {
+		t.Fatalf("corosync: rc %d %v\n%s", rc, err, out)
+	}
+	var pid int
+	for i := 0; i < 100 && pid == 0; i++ {
+		if b, err := n.ReadFile("/run/corosync.pid"); err == nil {
+			fmt.Sscanf(string(b), "%d", &pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if pid <= 0 {
+		t.Fatal("no pid file")
+	}
+	// The daemon is not a child of ours: make sure it goes away.
+	defer syscall.Kill(pid, syscall.SIGKILL)
+	var got string
+	for i := 0; i < 100; i++ {
+		if got, _, _ = n.Exec(ctx, cmapctl, "-g", "runtime.force_gather"); strings.Contains(got, "(str)") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(got, "runtime.force_gather (str) = no") {
+		t.Errorf("background daemon does not serve: %q", got)
+	}
+	out, rc, _ = n.Exec(ctx, bin, "-f")
+	if rc != 18 || !strings.Contains(out, "Another Corosync instance is already running.") {
+		t.Errorf("second instance: rc %d\n%s", rc, out)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		if syscall.Kill(pid, 0) != nil {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if syscall.Kill(pid, 0) == nil {
+		t.Errorf("daemon %d still running after SIGTERM", pid)
+	}
+	if _, err := n.ReadFile("/run/corosync.pid"); err == nil {
+		t.Errorf("pid file left behind")
+	}
+}
