@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -176,19 +177,32 @@ func inNetns(t testing.TB, ns string, f func()) {
 	}
 }
 
-// TestHelperCmapServer is not a test: it is the body of the helper process
-// that serves cmap inside a network namespace for TestRealCmapctl. It serves
-// until its stdin closes.
-func TestHelperCmapServer(t *testing.T) {
-	if os.Getenv("RM_IPC_HELPER") != "cmap" {
+// TestHelperServer is not a test: it is the body of the helper process that
+// serves inside a network namespace for the tests that run real libqb clients
+// (RM_IPC_HELPER=cmap: the cmap subset; =echo: the echo service). It prints
+// READY, serves until its stdin closes, then prints what it saw.
+func TestHelperServer(t *testing.T) {
+	kind := os.Getenv("RM_IPC_HELPER")
+	if kind == "" {
 		t.Skip("helper process only")
 	}
 	tr := SHM
 	if os.Getenv("RM_IPC_TRANSPORT") == "socket" {
 		tr = Socket
 	}
-	h := &cmapHandler{key: "totem.cluster_name", value: os.Getenv("RM_IPC_VALUE")}
-	s, err := NewServer("cmap", h, ServerOptions{Transport: Fixed(tr), ShmDir: os.Getenv("RM_IPC_SHMDIR")})
+	var h Handler
+	var report func() string
+	name := "cmap"
+	switch kind {
+	case "cmap":
+		ch := &cmapHandler{key: "totem.cluster_name", value: os.Getenv("RM_IPC_VALUE")}
+		h, report = ch, func() string { return fmt.Sprintf("GETS %d", ch.gets.Load()) }
+	case "echo":
+		eh := &echoHandler{}
+		h, report = eh, func() string { return fmt.Sprintf("ACCEPTED %d CLOSED %d", eh.accepted.Load(), eh.closed.Load()) }
+		name = "rmecho"
+	}
+	s, err := NewServer(name, h, ServerOptions{Transport: Fixed(tr), ShmDir: os.Getenv("RM_IPC_SHMDIR")})
 	if err != nil {
 		fmt.Println("ERROR", err)
 		os.Exit(1)
@@ -205,8 +219,83 @@ func TestHelperCmapServer(t *testing.T) {
 	}()
 	fmt.Println("READY")
 	s.Serve(ctx)
-	fmt.Println("GETS", h.gets.Load())
+	fmt.Println(report())
 	os.Exit(0)
+}
+
+// helperServer is a running TestHelperServer process.
+type helperServer struct {
+	dir    string
+	stdin  io.WriteCloser
+	lines  chan string
+	exited chan struct{}
+	proc   *os.Process
+}
+
+// startHelper starts TestHelperServer of the given kind inside ns, with its
+// connection directories in a private temporary directory, and waits for READY.
+func startHelper(t *testing.T, ns, kind string, tr Transport, env ...string) *helperServer {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "rmipc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	cmd := exec.Command("ip", "netns", "exec", ns, exe, "-test.run=^TestHelperServer$")
+	cmd.Env = append(append(os.Environ(), "RM_IPC_HELPER="+kind, "RM_IPC_TRANSPORT="+tr.String(),
+		"RM_IPC_SHMDIR="+dir), env...)
+	h := &helperServer{dir: dir, lines: make(chan string, 16), exited: make(chan struct{})}
+	if h.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h.proc = cmd.Process
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			h.lines <- sc.Text()
+		}
+		close(h.lines)
+	}()
+	go func() {
+		cmd.Wait()
+		close(h.exited)
+	}()
+	t.Cleanup(func() { h.stop(t) })
+	for l := range h.lines {
+		if l == "READY" {
+			return h
+		}
+		t.Logf("helper: %s", l)
+	}
+	t.Fatal("helper server did not start")
+	return nil
+}
+
+// stop closes the helper's stdin (it shuts down cleanly), kills it if it
+// lingers, and logs what it printed.
+func (h *helperServer) stop(t *testing.T) {
+	h.stdin.Close()
+	select {
+	case <-h.exited:
+	case <-time.After(10 * time.Second):
+		h.proc.Kill()
+		<-h.exited
+	}
+	for l := range h.lines {
+		t.Logf("helper: %s", l)
+	}
 }
 
 // TestRealCmapctl runs Debian's unmodified corosync-cmapctl (libcmap, libqb
@@ -217,67 +306,10 @@ func TestRealCmapctl(t *testing.T) {
 	}
 	cmapctl := testenv.RequireBinary(t, "corosync-cmapctl")
 	ns := netns(t)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tr := range []Transport{Socket, SHM} {
 		t.Run(tr.String(), func(t *testing.T) {
-			dir, err := os.MkdirTemp("", "rmipc")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer os.RemoveAll(dir)
 			value := fmt.Sprintf("ringmaster-%s-%d", tr, os.Getpid())
-			helper := exec.Command("ip", "netns", "exec", ns, exe, "-test.run=^TestHelperCmapServer$")
-			helper.Env = append(os.Environ(), "RM_IPC_HELPER=cmap", "RM_IPC_TRANSPORT="+tr.String(),
-				"RM_IPC_VALUE="+value, "RM_IPC_SHMDIR="+dir)
-			stdin, err := helper.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			stdout, err := helper.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			helper.Stderr = os.Stderr
-			if err := helper.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan struct{})
-			lines := make(chan string, 16)
-			go func() {
-				sc := bufio.NewScanner(stdout)
-				for sc.Scan() {
-					lines <- sc.Text()
-				}
-				close(lines)
-			}()
-			defer func() {
-				stdin.Close()
-				select {
-				case <-exited:
-				case <-time.After(10 * time.Second):
-					helper.Process.Kill()
-					<-exited
-				}
-			}()
-			go func() {
-				helper.Wait()
-				close(exited)
-			}()
-			ready := false
-			for l := range lines {
-				if l == "READY" {
-					ready = true
-					break
-				}
-				t.Logf("helper: %s", l)
-			}
-			if !ready {
-				t.Fatal("helper server did not start")
-			}
-
+			h := startHelper(t, ns, "cmap", tr, "RM_IPC_VALUE="+value)
 			for i := range 3 {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				out, err := exec.CommandContext(ctx, "ip", "netns", "exec", ns, cmapctl, "-g", "totem.cluster_name").CombinedOutput()
@@ -294,15 +326,52 @@ func TestRealCmapctl(t *testing.T) {
 				}
 			}
 			t.Logf("corosync-cmapctl over %v printed the value served by our server", tr)
-			stdin.Close()
-			<-exited
-			for l := range lines {
-				t.Logf("helper: %s", l)
-			}
-			left, _ := filepath.Glob(filepath.Join(dir, "*"))
+			h.stop(t)
+			left, _ := filepath.Glob(filepath.Join(h.dir, "*"))
 			if len(left) != 0 {
 				t.Errorf("files left behind: %v", left)
 			}
 		})
+	}
+}
+
+// TestRealLibqbClient drives the real libqb client code (libqb.so.100 through
+// Python ctypes, testdata/qbclient.py) against our echo server over both
+// transports: many request sizes up to the maximum, events, and a burst of
+// events larger than the datagram queue and the event ring.
+func TestRealLibqbClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("network namespace test")
+	}
+	// Debian's interpreter, which the script's shebang names, rather than
+	// whatever python3 comes first in $PATH.
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		py = testenv.RequireBinary(t, "python3")
+	}
+	ns := netns(t)
+	script, err := filepath.Abs("testdata/qbclient.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range []Transport{Socket, SHM} {
+		for _, size := range []int{16 << 10, 1 << 20} {
+			t.Run(fmt.Sprintf("%v/%d", tr, size), func(t *testing.T) {
+				h := startHelper(t, ns, "echo", tr)
+				ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+				defer cancel()
+				out, err := exec.CommandContext(ctx, "ip", "netns", "exec", ns, py, script, "rmecho",
+					fmt.Sprint(size), "3000").CombinedOutput()
+				t.Logf("qbclient:\n%s", out)
+				if err != nil || !strings.HasSuffix(string(out), "OK\n") {
+					t.Fatalf("libqb client failed: %v", err)
+				}
+				h.stop(t)
+				left, _ := filepath.Glob(filepath.Join(h.dir, "*"))
+				if len(left) != 0 {
+					t.Errorf("files left behind: %v", left)
+				}
+			})
+		}
 	}
 }
