@@ -1,0 +1,5 @@
+package main
+
+import "github.com/beevik/etree"
+
+type etreeRoot struct{ *etree.Element }
