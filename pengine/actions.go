@@ -273,9 +273,11 @@ func (c *cluster) newOrdering(firstRsc *Resource, firstKey string, firstAct *Act
 	if thenKey == "" && thenAct != nil {
 		thenKey = thenAct.Key
 	}
-	c.orderings = append(c.orderings, &Ordering{ID: c.orderID, FirstRsc: firstRsc, FirstAct: firstAct,
-		FirstTask: firstKey, ThenRsc: thenRsc, ThenAct: thenAct, ThenTask: thenKey, Type: typ})
+	o := &Ordering{ID: c.orderID, FirstRsc: firstRsc, FirstAct: firstAct,
+		FirstTask: firstKey, ThenRsc: thenRsc, ThenAct: thenAct, ThenTask: thenKey, Type: typ}
+	c.orderings = append(c.orderings, o)
 	c.orderID++
+	c.orderMigrationEquivalents(o)
 }
 
 // orderRsc is pcmk__order_resource_actions.

@@ -192,9 +192,10 @@ func (c *cluster) createPrimitiveActions(r *Resource) {
 			current = n
 		}
 	}
-	needStop, needPromote, moving := false, false, false
+	needStop, needPromote, moving, allowMigrate := false, false, false, false
 	if current != nil && r.AllocatedTo != nil && current != r.AllocatedTo && r.NextRole >= RoleStarted {
 		moving = true
+		allowMigrate = c.canMigrate(r, current)
 		needStop = true
 	}
 	multiply := false
@@ -269,6 +270,9 @@ func (c *cluster) createPrimitiveActions(r *Resource) {
 		role = next
 	}
 	c.createRecurring(r)
+	if allowMigrate {
+		c.createMigrationActions(r, current)
+	}
 }
 
 // createRecurring schedules configured recurring operations

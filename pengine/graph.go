@@ -53,6 +53,8 @@ func (c *cluster) shouldAddInput(a *Action, e *orderEdge) bool {
 		return false
 	case e.Type&orderImpliesFirstMigratable != 0 && !in.has(aRunnable):
 		return false
+	case e.Type&orderApplyFirstNonMigratable != 0 && in.has(aMigrateRunnable):
+		return false
 	case e.Type == orderOptional && in.has(aMigrateRunnable) && strings.HasSuffix(in.Key, "_stop_0"):
 		return false
 	case e.Type == orderLoad:

@@ -170,6 +170,7 @@ type Resource struct {
 	savedNextRole Role
 	promotedLocs  []*location
 	notif         map[string]*notifyData
+	AllowMigrate  bool
 }
 
 // Colocation is an rsc_colocation (or implicit one).

@@ -183,6 +183,11 @@ func (c *cluster) unpackResource(e *etree.Element, parent *Resource, suffix stri
 		r.Managed = false
 	}
 	r.Notify = isTrue(m["notify"])
+	if v, ok := m["allow-migrate"]; ok {
+		r.AllowMigrate = isTrue(v)
+	} else if e.Tag == "primitive" && r.isRemoteConn() && false {
+		r.AllowMigrate = true
+	}
 	if cp := r.cloneParent(); cp != nil || r.Kind == KindClone {
 		r.Unique = isTrue(m["globally-unique"])
 		r.Promotable = isTrue(m["promotable"]) || (cp != nil && cp.Promotable) || e.Tag == "master"
