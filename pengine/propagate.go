@@ -404,17 +404,27 @@ func (c *cluster) updateForOrderingFlags(first, then *Action, ff, tf int, e *ord
 	return
 }
 
+// clearBecause clears a flag and records why (clear_action_flag_because
+// with pe__action2reason's wording).
 func clearBecause(a *Action, flag int, reason *Action) {
-	if a.Flags&flag != 0 {
-		a.clear(flag)
-		if a.Rsc != reason.Rsc && flag == aRunnable && reason.Rsc != nil && a.Reason == "" {
-			// pe__action2reason: "<task> of <rsc> unrunnable" style reasons
-			task := reason.Task
-			if task == "running" {
-				task = "start"
-			}
-			a.Reason = "required " + reason.Rsc.ID + " " + taskVerb(task)
-		}
+	if a.Flags&flag == 0 {
+		return
+	}
+	a.clear(flag)
+	if a.Rsc == reason.Rsc {
+		return
+	}
+	change := "required"
+	if flag == aRunnable || flag == aMigrateRunnable {
+		change = "unrunnable"
+	}
+	text := change
+	if reason.Rsc != nil {
+		text += " " + reason.Rsc.ID
+	}
+	text += " " + reason.Task
+	if a.Reason == "" || flag == aMigrateRunnable {
+		a.Reason = text
 	}
 }
 
