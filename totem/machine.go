@@ -825,7 +825,7 @@ func (m *Machine) recoveryEnter(ct *wire.CommitToken) {
 				Payload: encapsulate(old),
 			})
 		}
-		m.logf("Originated %d messages in RECOVERY.", len(m.retransQueue))
+		m.logf("Originated %d messages in RECOVERY (%d..%d, queue head %d).", len(m.retransQueue), lowRingAru+1, m.oldHighSeqRecv, m.regular.head)
 	}
 	m.myAru = 0
 	m.aruCount = 0
@@ -1205,14 +1205,20 @@ func (m *Machine) handleOrfToken(t *wire.OrfToken) {
 	if m.state == Commit {
 		return
 	}
-	if m.state == Operational {
-		m.messagesFree(t.Aru)
-	}
 	if t.RingID != m.ringID {
 		return
 	}
 	if seqLTE(t.TokenSeq, m.tokenSeq) {
 		return
+	}
+	// Deviation: corosync frees before the two checks above. A token
+	// retransmitted by the predecessor then carries the aru we already
+	// took as "previous", and messages the rest of the ring never got
+	// are released; a later recovery cannot resend them and two nodes
+	// that move on together disagree on what the old ring delivered
+	// (found by the simulator). Only a fresh token may free messages.
+	if m.state == Operational {
+		m.messagesFree(t.Aru)
 	}
 	lastAru := m.lastAru
 	m.lastAru = t.Aru

@@ -184,7 +184,12 @@ func (s *Sim) AddNode(id NodeID) error {
 }
 
 func (s *Sim) startNode(n *Node) error {
-	m, err := totem.New(s.config(n.ID), nil)
+	var logf totem.Logf
+	if s.opts.Verbose {
+		id := n.ID
+		logf = func(format string, args ...any) { s.Logf("node %d: "+format, append([]any{id}, args...)...) }
+	}
+	m, err := totem.New(s.config(n.ID), logf)
 	if err != nil {
 		return err
 	}
@@ -512,7 +517,14 @@ func describe(m wire.Message) string {
 		}
 		return fmt.Sprintf("join from=%d hdr=%d seq=%d proc=%v failed=%v", m.From.Node, m.NodeID, m.RingSeq, ids(m.Proc), ids(m.Failed))
 	case *wire.CommitToken:
-		return fmt.Sprintf("commit ring=%s tseq=%d idx=%d/%d", m.RingID, m.TokenSeq, m.MembIndex, len(m.Addrs))
+		var b strings.Builder
+		for i, a := range m.Addrs {
+			if i < len(m.Memb) {
+				e := m.Memb[i]
+				fmt.Fprintf(&b, " {%d old=%s aru=%d hd=%d rf=%d}", a.Node, e.RingID, e.Aru, e.HighDelivered, e.ReceivedFlg)
+			}
+		}
+		return fmt.Sprintf("commit ring=%s tseq=%d idx=%d/%d%s", m.RingID, m.TokenSeq, m.MembIndex, len(m.Addrs), b.String())
 	case *wire.MergeDetect:
 		return fmt.Sprintf("merge_detect from=%d ring=%s", m.From.Node, m.RingID)
 	case *wire.TokenHoldCancel:
