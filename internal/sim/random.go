@@ -48,7 +48,7 @@ func RandomRun(seed int64, ro RandomOptions) *Sim {
 	}
 	for p := 0; p < phases && s.err == nil; p++ {
 		s.randomFault()
-		s.randomTraffic(time.Duration(1+r.Int63n(int64(ro.MaxPhase))))
+		s.randomTraffic(time.Duration(1 + r.Int63n(int64(ro.MaxPhase))))
 	}
 	if s.err != nil {
 		return s
