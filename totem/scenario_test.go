@@ -122,7 +122,7 @@ func runScript(t *testing.T, path string) {
 }
 
 type scenario struct {
-	s   *sim.Sim
+	s    *sim.Sim
 	mark int
 }
 
