@@ -64,8 +64,6 @@ func (c *cluster) sortedNodes(m map[*Node]int, active *Node) []*Node {
 	return out
 }
 
-func (c *cluster) compareCapacity(a, b *Node) int { return 0 }
-
 func (r *Resource) currentNode() *Node {
 	if len(r.RunningOn) == 0 {
 		return nil
@@ -301,6 +299,10 @@ func (c *cluster) showScores(fn string, r *Resource) {
 }
 
 func (c *cluster) assignBestNode(r *Resource, prefer *Node) bool {
+	most := c.banInsufficientCapacity(r)
+	if prefer == nil {
+		prefer = most
+	}
 	if !r.Provisional {
 		return r.AllocatedTo != nil
 	}
@@ -347,6 +349,7 @@ func (c *cluster) finalizeAssignment(r *Resource, chosen *Node, force bool) bool
 	}
 	if r.AllocatedTo != nil {
 		r.AllocatedTo.NumResources--
+		releaseCapacity(r.AllocatedTo, r)
 		r.AllocatedTo = nil
 	}
 	r.Provisional = false
@@ -368,6 +371,7 @@ func (c *cluster) finalizeAssignment(r *Resource, chosen *Node, force bool) bool
 	}
 	r.AllocatedTo = chosen
 	chosen.NumResources++
+	consumeCapacity(chosen, r)
 	return true
 }
 
@@ -528,8 +532,14 @@ const infinityHack = Infinity * -100
 // addColocatedNodeScores folds the preferences of rsc (a dependent of
 // colocations with "target") into nodes (pcmk__add_colocated_node_scores).
 func (c *cluster) addColocatedNodeScores(rsc, target *Resource, nodes map[*Node]int, attrName string, factor float64, active, onlyPositive bool) {
-	visiting := map[*Resource]bool{}
-	out := c.addColocatedRec(rsc, nodes, attrName, factor, active, onlyPositive, visiting)
+	flags := 0
+	if active {
+		flags |= selActive
+	}
+	if onlyPositive {
+		flags |= selNonNegative
+	}
+	out := c.addColocatedRec(rsc, nodes, attrName, factor, flags, map[*Resource]bool{})
 	if out != nil {
 		for k := range nodes {
 			delete(nodes, k)
@@ -540,7 +550,15 @@ func (c *cluster) addColocatedNodeScores(rsc, target *Resource, nodes map[*Node]
 	}
 }
 
-func (c *cluster) addColocatedRec(rsc *Resource, nodes map[*Node]int, attrName string, factor float64, active, onlyPositive bool, visiting map[*Resource]bool) map[*Node]int {
+const (
+	selActive = 1 << iota
+	selNonNegative
+	selThisWith
+)
+
+// addColocatedRec returns the new table, or nil to leave nodes unchanged.
+// A nil nodes table starts from the resource's own scores (cmp_resources).
+func (c *cluster) addColocatedRec(rsc *Resource, nodes map[*Node]int, attrName string, factor float64, flags int, visiting map[*Resource]bool) map[*Node]int {
 	if visiting[rsc] {
 		return nil
 	}
@@ -551,36 +569,57 @@ func (c *cluster) addColocatedRec(rsc *Resource, nodes map[*Node]int, attrName s
 		if len(rsc.Children) == 0 {
 			return nil
 		}
-		work = copyScores(nodes)
-		if w := c.addColocatedRec(rsc.Children[0], work, attrName, factor, active, onlyPositive, visiting); w != nil {
-			work = w
+		member := rsc.Children[0]
+		if nodes == nil {
+			member = rsc.Children[len(rsc.Children)-1]
 		}
+		var base map[*Node]int
+		if nodes != nil {
+			base = copyScores(nodes)
+		}
+		work = c.addColocatedRec(member, base, attrName, factor, flags, visiting)
+		if work == nil {
+			if base == nil {
+				return nil
+			}
+			work = base
+		}
+	} else if nodes == nil {
+		work = copyScores(rsc.Allowed)
 	} else {
 		work = copyScores(nodes)
-		c.addNodeScoresMatchingAttr(work, rsc, attrName, factor, onlyPositive)
+		c.addNodeScoresMatchingAttr(work, rsc, attrName, factor, flags&selNonNegative != 0)
 	}
 	if c.anyAvailable(work) {
 		mult := 1.0
 		if factor < 0 {
 			mult = -1
 		}
-		list := rsc.WithThis
-		if rsc.Kind == KindGroup && len(rsc.Children) > 0 {
+		var list []*Colocation
+		switch {
+		case flags&selThisWith != 0:
+			list = rsc.ThisWith
+		case rsc.Kind == KindGroup && len(rsc.Children) > 0:
 			list = rsc.Children[len(rsc.Children)-1].WithThis
+		default:
+			list = rsc.WithThis
 		}
 		for _, co := range list {
-			if !co.Influence && len(co.Primary.RunningOn) > 0 {
+			other := co.Dependent
+			if flags&selThisWith != 0 {
+				other = co.Primary
+			} else if !co.Influence && len(co.Primary.RunningOn) > 0 {
 				continue
 			}
 			f := mult * float64(co.Score) / float64(Infinity)
-			if w := c.addColocatedRec(co.Dependent, work, co.NodeAttr, f, true, onlyPositive, visiting); w != nil {
+			if w := c.addColocatedRec(other, work, co.NodeAttr, f, flags|selActive, visiting); w != nil {
 				work = w
 			}
 		}
-	} else if active {
+	} else if flags&selActive != 0 {
 		return nil
 	}
-	if onlyPositive {
+	if flags&selNonNegative != 0 {
 		for n, w := range work {
 			if w == infinityHack {
 				work[n] = 1

@@ -348,6 +348,7 @@ func unprovision(r *Resource) {
 	r.walk(func(x *Resource) {
 		if x.AllocatedTo != nil && x.Kind == KindPrimitive {
 			x.AllocatedTo.NumResources--
+			releaseCapacity(x.AllocatedTo, x)
 		}
 		x.Provisional = true
 		x.AllocatedTo = nil

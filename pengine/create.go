@@ -434,6 +434,9 @@ func (c *cluster) internalConstraints(r *Resource) {
 			return
 		}
 		c.orderRsc(r, "stop", r, "start", orderOptional|orderImpliesThen|orderRestart)
+		if len(r.Utilization) > 0 && c.utilizationOn() {
+			c.createUtilizationConstraints(r)
+		}
 		if r.top().Promotable || r.Role > RoleUnpromoted {
 			c.orderRsc(r, "demote", r, "stop", orderPromotedImpliesFirst)
 			c.orderRsc(r, "start", r, "promote", orderRunnableLeft)

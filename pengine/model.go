@@ -58,6 +58,7 @@ type Node struct {
 	FenceReason                                      string
 	NumResources                                     int
 	Running                                          []*Resource
+	remaining                                        map[string]int
 }
 
 // RscKind is the variant of a resource.

@@ -103,6 +103,9 @@ func Schedule(doc *etree.Document, now time.Time, opts Options) (res *Result, er
 	for _, r := range c.resources {
 		c.internalConstraints(r)
 	}
+	if c.utilizationOn() {
+		c.sortResources()
+	}
 	for _, r := range c.resources {
 		c.assign(r, nil)
 	}
