@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"ringmaster/totem/wire"
 )
 
 // Config holds the SRP timing and flow-control parameters of one node. Every
@@ -12,6 +14,12 @@ import (
 // (exec/totemconfig.c: totem_volatile_config_read) does it, including the
 // values that are derived from the (coefficient-adjusted) token timeout.
 type Config struct {
+	// Framing is the SRP layout of the ring (wire.V3 when 0). It matters
+	// to the machine only for recovery messages, which carry an old-ring
+	// mcast as encoded bytes. Processors are identified and ordered by
+	// nodeid, as in 3.x.
+	Framing wire.Framing
+
 	// NodeID is this node's id (nodelist.node.X.nodeid). Must not be 0: 0 is
 	// the header nodeid of a leave message.
 	NodeID NodeID

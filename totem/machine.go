@@ -822,7 +822,7 @@ func (m *Machine) recoveryEnter(ct *wire.CommitToken) {
 				Header:  wire.Header{Encapsulated: wire.Encapsulated, NodeID: m.me},
 				From:    wire.NodeAddr(m.me),
 				RingID:  m.ringID,
-				Payload: encapsulate(old),
+				Payload: m.encapsulate(old),
 			})
 		}
 		m.logf("Originated %d messages in RECOVERY (%d..%d, queue head %d).", len(m.retransQueue), lowRingAru+1, m.oldHighSeqRecv, m.regular.head)
@@ -867,7 +867,7 @@ func (m *Machine) operationalEnter() {
 		if outer == nil || outer.Encapsulated != wire.Encapsulated {
 			continue
 		}
-		inner, err := decapsulate(outer.Payload)
+		inner, err := m.decapsulate(outer.Payload)
 		if err != nil {
 			m.stats.RxDropped++
 			continue

@@ -39,6 +39,9 @@ type Options struct {
 	// LogEvents keeps a log of deliveries and configuration changes
 	// (always kept), and with Verbose also every packet.
 	Verbose bool
+	// Codec sends every packet through the 3.x wire encoder and decoder,
+	// as a real driver would.
+	Codec bool
 	// MaxSteps bounds the number of instants a run may process (0 = 2e6);
 	// exceeding it is reported as a failure (a livelock).
 	MaxSteps uint64
@@ -489,6 +492,14 @@ func (s *Sim) deliverTo(from, to NodeID, msg wire.Message) {
 }
 
 func (s *Sim) push(from, to NodeID, msg wire.Message, at time.Duration) {
+	if s.opts.Codec {
+		dec, err := wire.Decode(wire.Encode(msg, wire.V3), wire.V3)
+		if err != nil {
+			s.fail(fmt.Errorf("codec round trip of %s: %w", describe(msg), err))
+			return
+		}
+		msg = dec
+	}
 	s.seq++
 	heap.Push(&s.q, &pkt{at: at, seq: s.seq, from: from, to: to, msg: msg})
 }
