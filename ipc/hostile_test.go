@@ -428,3 +428,62 @@ func TestEventsChannelAndFd(t *testing.T) {
 		}
 	})
 }
+
+func TestFlowControl(t *testing.T) {
+	forBoth(t, func(t *testing.T, tr Transport) {
+		s := startServer(t, tr, nil)
+		c, err := Dial(s.name, ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Request(req(103, "manual"), 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Send(req(1, "x")); !errors.Is(err, ErrTryAgain) {
+			t.Fatalf("send under flow control 1: %v, want ErrTryAgain", err)
+		}
+		conns := s.Conns()
+		if len(conns) != 1 || conns[0].FlowControl() != 1 {
+			t.Fatalf("conns %v", conns)
+		}
+		conns[0].SetFlowControl(0)
+		resp, err := c.Request(req(1, "x"), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEcho(t, resp, 1, "x")
+
+		// Level 2: libqb clients still send, the server holds the requests.
+		if _, err := c.Request(req(104, ""), 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Send(req(2, "held")); err != nil {
+			t.Fatalf("send under flow control 2: %v", err)
+		}
+		if _, err := c.Recv(300 * time.Millisecond); !errors.Is(err, ErrTimeout) {
+			t.Fatalf("a held request was answered: %v", err)
+		}
+		s.SetFlowControl(0)
+		resp, err = c.Recv(5 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEcho(t, resp, 2, "held")
+
+		// Server-wide: new connections start under flow control too.
+		s.SetFlowControl(1)
+		c2, err := Dial(s.name, ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c2.Close()
+		if err := c2.Send(req(1, "x")); !errors.Is(err, ErrTryAgain) {
+			t.Fatalf("new connection under server flow control: %v", err)
+		}
+		s.SetFlowControl(0)
+		if _, err := c2.Request(req(1, "x"), 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -50,6 +50,13 @@ func (h *echoHandler) Request(c *Conn, msg []byte) {
 	case 101:
 		c.Close()
 		return
+	case 103: // flow control on for a moment (or until the test lifts it)
+		c.SetFlowControl(1)
+		if string(body) == "auto" {
+			time.AfterFunc(200*time.Millisecond, func() { c.SetFlowControl(0) })
+		}
+	case 104:
+		c.SetFlowControl(2)
 	case 102: // events only, no response
 		n := int(binary.LittleEndian.Uint32(body))
 		for i := range n {

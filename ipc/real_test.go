@@ -366,6 +366,12 @@ func TestRealLibqbClient(t *testing.T) {
 				if err != nil || !strings.HasSuffix(string(out), "OK\n") {
 					t.Fatalf("libqb client failed: %v", err)
 				}
+				// Pacemaker's SO_PEERCRED check on the client fd passes under
+				// SHM and fails under SOCKET (ipc-wire.md §0, experiment E3).
+				want := map[Transport]string{SHM: "peercred-check=pass", Socket: "peercred-check=fail"}[tr]
+				if !strings.Contains(string(out), want) {
+					t.Errorf("want %q", want)
+				}
 				h.stop(t)
 				left, _ := filepath.Glob(filepath.Join(h.dir, "*"))
 				if len(left) != 0 {

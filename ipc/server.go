@@ -135,6 +135,7 @@ type Server struct {
 	closed    bool
 	wg        sync.WaitGroup
 	nextID    atomic.Uint64
+	fc        atomic.Int32 // server-wide flow-control level for new connections
 	closeOnce sync.Once
 }
 
@@ -222,6 +223,19 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// SetFlowControl applies Conn.SetFlowControl to every connection, current
+// and future, like libqb's qb_ipcs_request_rate_limit with QB_IPCS_RATE_OFF
+// (level 1), QB_IPCS_RATE_OFF_2 (level 2) or QB_IPCS_RATE_NORMAL (level 0),
+// which corosync uses while totem cannot take more messages.
+func (s *Server) SetFlowControl(level int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fc.Store(level)
+	for _, c := range s.conns {
+		c.SetFlowControl(level)
+	}
+}
+
 // Conns returns the live connections (for diagnostics and broadcast).
 func (s *Server) Conns() []*Conn {
 	s.mu.Lock()
@@ -254,7 +268,8 @@ func (s *Server) handshakeDone(uc *net.UnixConn) bool {
 // peer credentials, create the per-connection directory, ask the handler, build
 // the transport, answer with the 12328-byte response.
 func (s *Server) handshake(uc *net.UnixConn, over bool) {
-	c := &Conn{srv: s, id: s.nextID.Add(1), setup: uc, done: make(chan struct{})}
+	c := &Conn{srv: s, id: s.nextID.Add(1), setup: uc, done: make(chan struct{}), fcOff: make(chan struct{}, 1)}
+	c.fc.Store(s.fc.Load())
 	c.resp.init()
 	c.event.init()
 	fail := func(format string, args ...any) {
@@ -334,6 +349,7 @@ func (s *Server) handshake(uc *net.UnixConn, over bool) {
 	if err == nil {
 		c.trMu.Lock()
 		c.tr = tr
+		tr.setFlowControl(c.fc.Load())
 		c.trMu.Unlock()
 		select {
 		case <-c.done: // closed during Accept or setup: shut what we built
@@ -351,9 +367,27 @@ func (s *Server) handshake(uc *net.UnixConn, over bool) {
 	resp.MaxMsgSize = size
 	resp.Type = c.transport
 	resp.Connection = c.id
+
+	// Register before answering, so that a Server.SetFlowControl or Close from
+	// now on covers this connection and the client never sees a stale
+	// flow-control word.
+	s.mu.Lock()
+	delete(s.pending, uc)
+	if s.closed {
+		c.fail(ErrClosed)
+	} else {
+		s.conns[c.id] = c
+		c.SetFlowControl(s.fc.Load())
+	}
+	s.mu.Unlock()
+
 	if _, err := uc.Write(resp.marshal()); err != nil {
-		c.tr.cleanup()
+		c.fail(err)
+		c.detachTransport().cleanup()
 		os.RemoveAll(dir)
+		s.mu.Lock()
+		delete(s.conns, c.id)
+		s.mu.Unlock()
 		fail("writing connection response: %v", err)
 		s.opts.Lock.Lock()
 		s.h.Closed(c)
@@ -361,16 +395,6 @@ func (s *Server) handshake(uc *net.UnixConn, over bool) {
 		return
 	}
 	uc.SetDeadline(time.Time{})
-
-	s.mu.Lock()
-	delete(s.pending, uc)
-	if s.closed {
-		s.mu.Unlock()
-		c.fail(ErrClosed)
-	} else {
-		s.conns[c.id] = c
-		s.mu.Unlock()
-	}
 	s.opts.Logf("ipc %s: conn %d: connected (%v, %v, max %d, %s)", s.name, c.id, creds, c.transport, size, dir)
 	c.run()
 }
@@ -421,6 +445,8 @@ type serverTransport interface {
 	// cleanup unmaps and unlinks everything; called once after serve and the
 	// writers have returned.
 	cleanup()
+	// setFlowControl publishes the request channel's flow-control word.
+	setFlowControl(level int32)
 }
 
 var errAgain = errors.New("ipc: try again")
@@ -441,7 +467,9 @@ type Conn struct {
 	done        chan struct{}
 	closeOnce   sync.Once
 	writers     sync.WaitGroup
-	reason      atomic.Value // error: why the connection ended
+	reason      atomic.Value  // error: why the connection ended
+	fc          atomic.Int32  // flow-control level (SetFlowControl)
+	fcOff       chan struct{} // signalled when fc drops to 0
 
 	// Context is free for the service's per-connection state. The server never
 	// touches it; guard it with the handler Lock.
@@ -498,6 +526,43 @@ func (c *Conn) send(q *outQueue, msg []byte, what string) error {
 	return nil
 }
 
+// SetFlowControl is libqb's qb_ipcs_flowcontrol_set: with level 1 libqb
+// clients refuse to send (EAGAIN, which corosync libraries report as
+// CS_ERR_TRY_AGAIN); with level 2 they still send (their default
+// fc_enable_max is 1). At any level other than 0 the server stops reading this
+// client's requests until the level returns to 0; they wait in the socket
+// queue or the request ring. Never blocks.
+func (c *Conn) SetFlowControl(level int32) {
+	old := c.fc.Swap(level)
+	if old == level {
+		return
+	}
+	c.trMu.Lock()
+	if c.tr != nil {
+		c.tr.setFlowControl(level)
+	}
+	c.trMu.Unlock()
+	if level == 0 {
+		select {
+		case c.fcOff <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// detachTransport hands the transport over for cleanup; afterwards
+// SetFlowControl no longer touches its (soon unmapped) memory.
+func (c *Conn) detachTransport() serverTransport {
+	c.trMu.Lock()
+	defer c.trMu.Unlock()
+	tr := c.tr
+	c.tr = nil
+	return tr
+}
+
+// FlowControl returns the level set by SetFlowControl.
+func (c *Conn) FlowControl() int32 { return c.fc.Load() }
+
 // Close disconnects the client. Handler.Closed follows (asynchronously).
 func (c *Conn) Close() { c.fail(nil) }
 
@@ -536,7 +601,7 @@ func (c *Conn) run() {
 		c.fail(nil)
 	}
 	c.writers.Wait()
-	c.tr.cleanup()
+	c.detachTransport().cleanup()
 	os.Remove(c.desc)
 	if r, ok := c.reason.Load().(error); ok && r != nil {
 		s.opts.Logf("ipc %s: conn %d: disconnected: %v", s.name, c.id, r)
@@ -572,6 +637,13 @@ func (c *Conn) deliver(msg []byte) bool {
 		return false
 	}
 	msg = msg[:h.Size]
+	for c.fc.Load() != 0 {
+		select {
+		case <-c.fcOff:
+		case <-c.done:
+			return false
+		}
+	}
 	// A request is a sign of life: let a writer waiting for ring space retry.
 	c.resp.kick()
 	c.event.kick()

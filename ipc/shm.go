@@ -426,6 +426,12 @@ func (t *shmServer) writeEvent(msg []byte) error {
 
 func (t *shmServer) shutdown() { t.c.setup.Close() }
 
+// setFlowControl writes the request ring's user_data word, which libqb clients
+// read before every send (qb_ipc_shm_fc_get).
+func (t *shmServer) setFlowControl(level int32) {
+	atomic.StoreUint32(t.req.u32(rhUserData), uint32(level))
+}
+
 func (t *shmServer) cleanup() {
 	t.c.setup.Close()
 	// corosync's order: response, event, request.

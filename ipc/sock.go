@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,6 +31,8 @@ const sockControlSize = 24
 type sockServer struct {
 	c          *Conn
 	ctlPath    string
+	ctl        []byte // the mapped control file
+	ctlMu      sync.Mutex
 	req, ev    *net.UnixConn
 	respPeer   string // abstract name of the client's response socket
 	evPeer     string
@@ -53,6 +58,10 @@ func newSockServer(c *Conn, base, service string) (serverTransport, connResponse
 	}
 	t.ctlPath = ctlPath
 	var err error
+	if t.ctl, err = mapFile(ctlPath, sockControlSize); err != nil {
+		t.cleanup()
+		return nil, resp, err
+	}
 	if t.req, err = dgramSocket(b+"-request", "", c.maxMsg); err != nil {
 		t.cleanup()
 		return nil, resp, err
@@ -151,8 +160,25 @@ func (t *sockServer) shutdown() {
 	}
 }
 
+// setFlowControl writes flow_control of the request channel ({sent,
+// flow_control} pair 0 of the control file), which libqb clients check before
+// every send (qb_ipc_us_fc_get).
+func (t *sockServer) setFlowControl(level int32) {
+	t.ctlMu.Lock()
+	defer t.ctlMu.Unlock()
+	if t.ctl != nil {
+		atomic.StoreInt32((*int32)(unsafe.Pointer(&t.ctl[4])), level)
+	}
+}
+
 func (t *sockServer) cleanup() {
 	t.shutdown()
+	t.ctlMu.Lock()
+	if t.ctl != nil {
+		unix.Munmap(t.ctl)
+		t.ctl = nil
+	}
+	t.ctlMu.Unlock()
 	if t.ctlPath != "" {
 		// The client unlinks it too when it disconnects first.
 		os.Remove(t.ctlPath)

@@ -9,6 +9,8 @@ that many 8-byte sequence-number events (id 200), then the response.
 Prints one line per check and "OK" at the end; exits non-zero on failure.
 """
 import ctypes
+import os
+import socket
 import struct
 import sys
 import time
@@ -51,6 +53,16 @@ def main():
     print("connected buffer=%d server_pid=%d uid=%d gid=%d fd=%d" % (size, pid.value, uid.value, gid.value, fd.value), flush=True)
     buf = ctypes.create_string_buffer(size)
 
+    # Pacemaker's check on the fd of cmap_fd_get & co: SO_PEERCRED must name a
+    # root server (pacemaker lib/cluster/corosync.c). The fd is the setup
+    # stream socket under SHM and the event datagram socket under SOCKET.
+    s = socket.socket(fileno=os.dup(fd.value))
+    cpid, cuid, cgid = struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    kind = "stream" if s.type == socket.SOCK_STREAM else "dgram"
+    s.close()
+    ok = cpid == pid.value and cuid == 0
+    print("fd %s peercred pid=%d uid=%d peercred-check=%s" % (kind, cpid, cuid, "pass" if ok else "fail"), flush=True)
+
     def request(rid, body):
         msg = struct.pack("<i4xi4x", rid, 16 + len(body)) + body
         n = qb.qb_ipcc_send(c, msg, len(msg))
@@ -86,6 +98,26 @@ def main():
         if event() != body:
             fail("event %d body" % i)
     print("events ok %.2f" % (time.time()-T0), flush=True)
+
+    # Flow control: the server raises it for a moment; sends get EAGAIN.
+    request(103, b"auto")
+    msg = struct.pack("<i4xi4x", 1, 16 + 2) + b"fc"
+    again = 0
+    for i in range(500):
+        n = qb.qb_ipcc_send(c, msg, len(msg))
+        if n == -11:
+            again += 1
+            time.sleep(0.01)
+            continue
+        if n != len(msg):
+            fail("send under flow control: %d" % n)
+        break
+    if again == 0:
+        fail("flow control did not stop the client")
+    n = qb.qb_ipcc_recv(c, buf, size, 10000)
+    if n != 24 + 2 or buf.raw[24:26] != b"fc":
+        fail("reply after flow control: %d" % n)
+    print("flow control ok (%d EAGAIN)" % again, flush=True)
 
     # A burst the client reads only after the server has queued it all: more
     # than the datagram queue (10) and, with a small buffer, more than the ring.
