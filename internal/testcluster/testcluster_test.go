@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"ringmaster/cmap"
 	"ringmaster/internal/testcluster"
+	"ringmaster/ipc"
 	"ringmaster/internal/testenv"
 )
 
@@ -79,7 +81,8 @@ func udpuConf(nodes int) string {
 }
 
 // TestDebianCorosyncRing brings up three Debian corosync 3.1.7 nodes with udpu
-// and checks that every node sees all three joined.
+// and checks, through our Go cmap client talking libqb IPC to each real daemon,
+// that every node sees all three joined; the real corosync-cmapctl agrees.
 func TestDebianCorosyncRing(t *testing.T) {
 	c := newCluster(t, 3)
 	corosync := testenv.RequireBinary(t, "corosync")
@@ -97,11 +100,46 @@ func TestDebianCorosyncRing(t *testing.T) {
 	defer cancel()
 	for _, n := range c.Nodes() {
 		testcluster.Eventually(t, 30*time.Second, 500*time.Millisecond, func() (bool, string) {
-			out, _, err := n.Exec(ctx, cmapctl, "-b", "runtime.members")
+			joined, err := joinedMembers(n)
 			if err != nil {
-				return false, err.Error()
+				return false, fmt.Sprintf("node %d: %v", n.ID(), err)
 			}
-			return strings.Count(out, "status (str) = joined") == 3, fmt.Sprintf("node %d sees:\n%s", n.ID(), out)
+			return len(joined) == 3, fmt.Sprintf("node %d sees joined %v", n.ID(), joined)
 		})
+		out, _, err := n.Exec(ctx, cmapctl, "-b", "runtime.members")
+		if err != nil || strings.Count(out, "status (str) = joined") != 3 {
+			t.Fatalf("node %d: corosync-cmapctl disagrees with our client: %v\n%s", n.ID(), err, out)
+		}
 	}
+}
+
+// joinedMembers asks the node's corosync over cmap which members are joined.
+func joinedMembers(n *testcluster.Node) ([]string, error) {
+	var joined []string
+	err := n.Do(func() error {
+		// The daemon's SHM files live in the node's private /dev/shm.
+		cl, err := cmap.Dial(cmap.ClientOptions{IPC: ipc.ClientOptions{ShmDir: n.HostPath("/dev/shm")}, Timeout: 5 * time.Second})
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		keys, err := cl.Keys("runtime.members.")
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if !strings.HasSuffix(k.Key, ".status") {
+				continue
+			}
+			v, err := cl.Get(k.Key)
+			if err != nil {
+				return err
+			}
+			if v.String() == "joined" {
+				joined = append(joined, strings.Split(k.Key, ".")[2])
+			}
+		}
+		return nil
+	})
+	return joined, err
 }
