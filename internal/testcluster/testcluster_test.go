@@ -9,8 +9,8 @@ import (
 
 	"ringmaster/cmap"
 	"ringmaster/internal/testcluster"
-	"ringmaster/ipc"
 	"ringmaster/internal/testenv"
+	"ringmaster/ipc"
 )
 
 func newCluster(t *testing.T, nodes int) *testcluster.Cluster {
