@@ -16,7 +16,11 @@ const (
 	ExitOK             = 0
 	ExitLogConfigRead  = 7
 	ExitMainConfigRead = 8
+	ExitDirNotPresent  = 16
 )
+
+// DefaultStateDir is where corosync keeps ring ids (system.state_dir).
+const DefaultStateDir = "/var/lib/corosync"
 
 // Stage says where in corosync's start-up an error is found; it decides
 // the exit code and how the error is printed.
@@ -28,6 +32,9 @@ const (
 	StageParse Stage = iota
 	// StageLogging: logconfig.c; printed bare on stderr, exit 7.
 	StageLogging
+	// StageStateDir: chdir into the state directory; logged, exit 16 at
+	// main.c:1411.
+	StageStateDir
 	// StageTotemRead: totem_config_read; logged, exit 8 at main.c:1417.
 	StageTotemRead
 	// StageTotemValidate: totem_config_validate; logged, exit 8 at main.c:1445.
@@ -77,8 +84,11 @@ func (e *Error) Detail() string {
 
 // ExitCode is corosync's exit status for this error.
 func (e *Error) ExitCode() int {
-	if e.Stage == StageLogging {
+	switch e.Stage {
+	case StageLogging:
 		return ExitLogConfigRead
+	case StageStateDir:
+		return ExitDirNotPresent
 	}
 	return ExitMainConfigRead
 }
@@ -86,6 +96,8 @@ func (e *Error) ExitCode() int {
 // Where is the source location corosync names in its exit message.
 func (e *Error) Where() string {
 	switch e.Stage {
+	case StageStateDir:
+		return "main.c:1411"
 	case StageTotemRead:
 		return "main.c:1417"
 	case StageTotemValidate:
@@ -148,7 +160,9 @@ type Config struct {
 	LocalNodePos int
 	Quorum       Quorum
 	Logging      Logging
-	Warnings     []Warning
+	// StateDir is system.state_dir or /var/lib/corosync.
+	StateDir string
+	Warnings []Warning
 	// Debug holds the debug messages corosync logs while reading the totem
 	// configuration (printed by `corosync -t` when logging.debug is on).
 	Debug []LogLine
@@ -202,6 +216,17 @@ func LoadBytes(path string, data []byte, env *Env, opt Options) (*Config, []Warn
 	c := &Config{Path: path, File: file, Map: m, LocalNodePos: -1}
 	if msg := c.Logging.read(m, env); msg != "" {
 		return nil, nil, &Error{Stage: StageLogging, Msg: "parse error in config: " + msg + "."}
+	}
+	c.StateDir = DefaultStateDir
+	if s, ok := m.String("system.state_dir"); ok {
+		c.StateDir = s
+	}
+	if env.Chdir != nil {
+		if err := env.Chdir(c.StateDir); err != nil {
+			return nil, nil, &Error{Stage: StageStateDir, Err: err, logging: &c.Logging, Key: "system.state_dir",
+				File: path, Line: fl.lines["system.state_dir"],
+				Msg: fmt.Sprintf("Cannot chdir to state directory %s. %s", c.StateDir, strerror(err))}
+		}
 	}
 	authkey := opt.AuthkeyPath
 	if authkey == "" {

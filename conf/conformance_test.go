@@ -65,6 +65,7 @@ func harnessEnv(t testing.TB, withKey bool) *Env {
 	env.Stat = func(p string) (fs.FileMode, error) { return 0o400, nil }
 	env.ReadDir = func(string) ([]string, error) { return nil, nil }
 	env.OpenLogfile = nil
+	env.Chdir = nil
 	return env
 }
 

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -121,6 +122,8 @@ var diffCases = map[string]string{
 	"logging-no-stderr":   "logging {\n to_stderr: no\n}\ntotem {\n version: 2\n}\n",
 	"logfile-bad-dir":     "logging {\n logfile: /nonexistent/dir/x.log\n}\n",
 	"logfile-subsys":      "logging {\n logger_subsys {\n  subsys: QUORUM\n  logfile: /nonexistent/q.log\n }\n}\n",
+	"state-dir-missing":   "system {\n state_dir: /nonexistent/state\n}\ntotem {\n version: 2\n}\n",
+	"state-dir-file":      "system {\n state_dir: /etc/hostname\n}\ntotem {\n version: 2\n}\n",
 	"logging-ts-off":      "logging {\n timestamp: off\n}\ntotem {\n version: 2\n}\n",
 	"config-version-neg":  "totem {\n version: 2\n config_version: -1\n}\n",
 	"udpu-no-nodelist":    "totem {\n version: 2\n transport: udpu\n}\n",
@@ -265,7 +268,12 @@ func TestDifferentialMutations(t *testing.T) {
 	}
 	dir := t.TempDir()
 	env := SystemEnv()
-	env.OpenLogfile = func(string) error { return nil } // the seeds log to /var/log/corosync
+	env.OpenLogfile = func(p string) error { // the seeds log to /var/log/corosync
+		if p == "" {
+			return syscall.ENOENT
+		}
+		return nil
+	}
 	r := &lcg{s: 1}
 	same := 0
 	for i := 0; i < n; i++ {

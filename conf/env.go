@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Env is everything outside the file that decides how corosync reads it:
@@ -37,6 +38,9 @@ type Env struct {
 	ReadFile func(path string) ([]byte, error)
 	// Stat returns a file's mode (authkey permission check).
 	Stat func(path string) (fs.FileMode, error)
+	// Chdir checks that the state directory can be entered (corosync
+	// chdirs into it before reading the totem configuration).
+	Chdir func(dir string) error
 	// OpenLogfile opens (creating if needed) a log file for appending and
 	// closes it again, as logsys does when it reads logging.logfile.
 	OpenLogfile func(path string) error
@@ -98,6 +102,21 @@ func SystemEnv() *Env {
 		return fi.Mode(), nil
 	}
 	e.ReadDir = readRegularFiles
+	e.Chdir = func(dir string) error {
+		f, err := os.Open(dir)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			return syscall.ENOTDIR
+		}
+		return nil
+	}
 	e.OpenLogfile = func(p string) error {
 		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {

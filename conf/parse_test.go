@@ -62,6 +62,7 @@ func testEnv() *Env {
 		[]byte("192.0.2.1 node01\n192.0.2.2 node02\n192.0.2.3 node03\n"))
 	e.ReadDir = func(string) ([]string, error) { return nil, nil }
 	e.OpenLogfile = nil
+	e.Chdir = nil
 	return e
 }
 
