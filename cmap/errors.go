@@ -1,6 +1,9 @@
 package cmap
 
-import "errors"
+import (
+	"errors"
+	"syscall"
+)
 
 // Error is corosync's cs_error_t (include/corosync/corotypes.h). It travels in the
 // error field of every cmap response, and corosync-cmapctl prints its name.
@@ -68,8 +71,9 @@ func (e Error) String() string {
 func (e Error) Error() string { return e.String() }
 
 // Code returns the cs_error_t of err: OK for nil, the value itself for an Error
-// (also when wrapped), and ErrLibrary for anything else (a transport failure, which
-// is what libcmap reports in that case).
+// (also when wrapped), the conversion of corosync's qb_to_cs_error for an errno
+// (a refused connection is CS_ERR_ACCESS, a daemon not running CS_ERR_LIBRARY),
+// and ErrLibrary for anything else.
 func Code(err error) Error {
 	if err == nil {
 		return OK
@@ -77,6 +81,51 @@ func Code(err error) Error {
 	var e Error
 	if errors.As(err, &e) {
 		return e
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return FromErrno(errno)
+	}
+	return ErrLibrary
+}
+
+// FromErrno is common_lib/error_conversion.c:qb_to_cs_error for a positive errno.
+func FromErrno(errno syscall.Errno) Error {
+	switch errno {
+	case 0:
+		return OK
+	case syscall.EBADF:
+		return ErrBadHandle
+	case syscall.ENOMEM:
+		return ErrNoMemory
+	case syscall.ENOMSG, syscall.ENOBUFS, syscall.ETIMEDOUT, syscall.EAGAIN:
+		return ErrTryAgain
+	case syscall.EBADE:
+		return ErrFailedOperation
+	case syscall.ETIME:
+		return ErrTimeout
+	case syscall.EINVAL:
+		return ErrInvalidParam
+	case syscall.EBUSY:
+		return ErrBusy
+	case syscall.EACCES:
+		return ErrAccess
+	case syscall.EOVERFLOW:
+		return ErrNameTooLong
+	case syscall.EEXIST:
+		return ErrExist
+	case syscall.ENOSPC:
+		return ErrNoSpace
+	case syscall.EINTR:
+		return ErrInterrupt
+	case syscall.ENOENT, syscall.ENODEV:
+		return ErrNotExist
+	case syscall.ENOSYS, syscall.ENOTSUP:
+		return ErrNotSupported
+	case syscall.EBADMSG:
+		return ErrMessageError
+	case syscall.EMSGSIZE, syscall.E2BIG:
+		return ErrTooBig
 	}
 	return ErrLibrary
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 
 	"ringmaster/conf"
 	"ringmaster/internal/corolog"
@@ -143,11 +144,40 @@ func (s *Service) Unwatch(id TrackID) error {
 	return s.icmap.Untrack(id)
 }
 
-// Accept implements ipc.Handler: cmap accepts every client (corosync's own check
-// is libqb's uid/gid list, which admits root and the uidgid.* users).
+// Accept implements ipc.Handler with corosync's rule for every IPC service
+// (exec/ipc_glue.c:cs_ipcs_connection_accept): root (uid or gid 0) and the users
+// and groups allowed by uidgid.* keys may connect; anyone else gets EACCES.
 func (s *Service) Accept(c *ipc.Conn) error {
-	s.accept(c, int(c.Creds().PID), c.ID())
+	cr := c.Creds()
+	if !s.mayConnectLocked(cr.UID, cr.GID) {
+		s.log.Sub("MAIN").Func("cs_ipcs_connection_accept").Errorf("Denied connection attempt from %d:%d", cr.UID, cr.GID)
+		return syscall.EACCES
+	}
+	s.accept(c, int(cr.PID), c.ID())
 	return nil
+}
+
+// MayConnect reports whether a client with these credentials may use corosync's
+// IPC services; the other engines' Accept use it too.
+func (s *Service) MayConnect(uid, gid uint32) bool {
+	s.lock.Lock()
+	defer s.lock.Unlock()
+	return s.mayConnectLocked(uid, gid)
+}
+
+func (s *Service) mayConnectLocked(uid, gid uint32) bool {
+	if uid == 0 || gid == 0 {
+		return true
+	}
+	for _, k := range []string{
+		fmt.Sprintf("uidgid.uid.%d", uid), fmt.Sprintf("uidgid.config.uid.%d", uid),
+		fmt.Sprintf("uidgid.gid.%d", gid), fmt.Sprintf("uidgid.config.gid.%d", gid),
+	} {
+		if v, err := s.icmap.Get(k); err == nil && v.Type == conf.TypeU8 && len(v.Data) == 1 && v.Data[0] == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // Request implements ipc.Handler.

@@ -282,3 +282,20 @@ func FuzzServiceRequest(f *testing.F) {
 		svc.closedConn(p)
 	})
 }
+
+func TestMayConnect(t *testing.T) {
+	svc := NewService(nil, nil, ServiceOptions{})
+	svc.Update(func(ic, _ *Store) {
+		_ = ic.Set("uidgid.uid.1000", conf.U8(1))
+		_ = ic.Set("uidgid.config.gid.2000", conf.U8(1))
+		_ = ic.Set("uidgid.uid.1001", conf.U8(0))
+	})
+	for _, c := range []struct {
+		uid, gid uint32
+		ok       bool
+	}{{0, 5, true}, {5, 0, true}, {1000, 5, true}, {7, 2000, true}, {1001, 5, false}, {7, 7, false}} {
+		if got := svc.MayConnect(c.uid, c.gid); got != c.ok {
+			t.Errorf("%d:%d may connect %v", c.uid, c.gid, got)
+		}
+	}
+}

@@ -34,6 +34,14 @@ func TestAgainstRealCorosync(t *testing.T) {
 	if err := n.WriteFile("/etc/corosync/corosync.conf", conf, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Nothing running yet: expected/not-running.cmapctl.
+	notRunning, err := os.ReadFile(testenv.Shared(t, "conformance", "corosync", "expected", "not-running.cmapctl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, rc, err := n.Exec(context.Background(), ours); err != nil || rc != 1 || out != string(notRunning) {
+		t.Errorf("not running: rc %d %v %q, want rc 1 %q", rc, err, out, notRunning)
+	}
 	p, err := n.Start("corosync", corosync, "-f")
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +113,16 @@ func TestAgainstRealCorosync(t *testing.T) {
 		{"-m", "bogus"},
 	} {
 		same(args...)
+	}
+	// An unprivileged user is refused by the daemon; both tools say so alike.
+	{
+		priv := []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
+		ro, re, rrc := run(priv[0], append(priv[1:], real, "-g", "totem.version")...)
+		oo, oe, orc := run(priv[0], append(priv[1:], ours, "-g", "totem.version")...)
+		if ro != oo || re != oe || rrc != orc || rrc == 0 {
+			t.Errorf("unprivileged: ours rc %d %q %q, real rc %d %q %q", orc, oo, oe, rrc, ro, re)
+		}
+		t.Logf("unprivileged client: rc %d %s", rrc, strings.TrimSpace(re))
 	}
 	// Our tool's writes, read back by the real tool, and the other way round.
 	for _, step := range []struct {

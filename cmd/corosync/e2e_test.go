@@ -319,6 +319,15 @@ func TestRealCmapctlOperations(t *testing.T) {
 			t.Errorf("%q: rc %d %q, want rc %d %q", s.args, rc, out, s.rc, s.out)
 		}
 	}
+	// Only root and uidgid.* users may connect (cs_ipcs_connection_accept).
+	nobody := []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", cmapctl, "-g", "totem.version"}
+	if out, rc, _ := n.Exec(ctx, nobody...); rc != 1 || out != "Failed to initialize the cmap API. Error CS_ERR_ACCESS\n" {
+		t.Errorf("unprivileged client: rc %d %q", rc, out)
+	}
+	if !strings.Contains(p.Output(), "error   [MAIN  ] Denied connection attempt from 65534:65534") {
+		t.Errorf("no denial logged")
+	}
+
 	// Logging follows logging.* changes at run time.
 	if strings.Contains(p.Output(), "lib_init_fn") {
 		t.Errorf("debug lines before logging.debug was set")
