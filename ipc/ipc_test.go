@@ -187,8 +187,16 @@ func TestRequestResponse(t *testing.T) {
 		if _, err := c.Request(req(1, string(make([]byte, c.MaxMsgSize()))), time.Second); !errors.Is(err, ErrTooBig) {
 			t.Errorf("oversized request: %v, want ErrTooBig", err)
 		}
+		st := s.Conns()[0].Stats()
+		if st.Requests != 2005 || st.Responses != 2005 || st.Events != 0 || st.Queued != 0 {
+			t.Errorf("conn stats %+v", st)
+		}
+		if ss := s.Stats(); ss.Active != 1 || ss.Closed != 0 {
+			t.Errorf("server stats %+v", ss)
+		}
 		c.Close()
 		waitFor(t, "Closed", func() bool { return s.h.closed.Load() == 1 })
+		waitFor(t, "stats", func() bool { return s.Stats() == ServerStats{Active: 0, Closed: 1} })
 	})
 }
 

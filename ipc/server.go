@@ -128,15 +128,16 @@ type Server struct {
 	ln   *net.UnixListener
 	pid  int
 
-	mu        sync.Mutex
-	conns     map[uint64]*Conn
-	pending   map[*net.UnixConn]struct{} // setup sockets still in the handshake
-	active    int                        // connections counted against MaxConns (handshaking + live)
-	closed    bool
-	wg        sync.WaitGroup
-	nextID    atomic.Uint64
-	fc        atomic.Int32 // server-wide flow-control level for new connections
-	closeOnce sync.Once
+	mu          sync.Mutex
+	conns       map[uint64]*Conn
+	pending     map[*net.UnixConn]struct{} // setup sockets still in the handshake
+	active      int                        // connections counted against MaxConns (handshaking + live)
+	closed      bool
+	wg          sync.WaitGroup
+	nextID      atomic.Uint64
+	fc          atomic.Int32 // server-wide flow-control level for new connections
+	closedCount uint64
+	closeOnce   sync.Once
 }
 
 // NewServer binds the abstract unix socket libqb clients look for under name
@@ -467,7 +468,8 @@ type Conn struct {
 	done        chan struct{}
 	closeOnce   sync.Once
 	writers     sync.WaitGroup
-	reason      atomic.Value  // error: why the connection ended
+	reason      atomic.Value // error: why the connection ended
+	stats       connCounters
 	fc          atomic.Int32  // flow-control level (SetFlowControl)
 	fcOff       chan struct{} // signalled when fc drops to 0
 
@@ -537,6 +539,7 @@ func (c *Conn) SetFlowControl(level int32) {
 	if old == level {
 		return
 	}
+	c.stats.fcCount.Add(1)
 	c.trMu.Lock()
 	if c.tr != nil {
 		c.tr.setFlowControl(level)
@@ -591,8 +594,8 @@ func (c *Conn) fail(err error) {
 func (c *Conn) run() {
 	s := c.srv
 	c.writers.Add(2)
-	go c.writer(&c.resp, c.tr.writeResponse, "response")
-	go c.writer(&c.event, c.tr.writeEvent, "event")
+	go c.writer(&c.resp, c.tr.writeResponse, "response", &c.stats.responses)
+	go c.writer(&c.event, c.tr.writeEvent, "event", &c.stats.events)
 
 	err := c.serveSafely()
 	if err != nil {
@@ -613,6 +616,7 @@ func (c *Conn) run() {
 	s.opts.Lock.Unlock()
 	s.mu.Lock()
 	delete(s.conns, c.id)
+	s.closedCount++
 	s.mu.Unlock()
 	s.release()
 }
@@ -652,6 +656,7 @@ func (c *Conn) deliver(msg []byte) bool {
 		return false
 	default:
 	}
+	c.stats.requests.Add(1)
 	c.srv.opts.Lock.Lock()
 	c.srv.h.Request(c, msg)
 	c.srv.opts.Lock.Unlock()
@@ -665,7 +670,7 @@ func (c *Conn) deliver(msg []byte) bool {
 
 // writer drains one outgoing queue. A slow client only ever blocks its own
 // writer goroutines, never the server or other clients.
-func (c *Conn) writer(q *outQueue, write func([]byte) error, what string) {
+func (c *Conn) writer(q *outQueue, write func([]byte) error, what string, sent *atomic.Uint64) {
 	defer c.writers.Done()
 	var err error
 	defer func() {
@@ -691,8 +696,10 @@ func (c *Conn) writer(q *outQueue, write func([]byte) error, what string) {
 		switch {
 		case werr == nil:
 			q.pop()
+			sent.Add(1)
 			backoff = minBackoff
 		case errors.Is(werr, errAgain):
+			c.stats.sendRetries.Add(1)
 			t := time.NewTimer(backoff)
 			select {
 			case <-t.C:
@@ -712,6 +719,54 @@ func (c *Conn) writer(q *outQueue, write func([]byte) error, what string) {
 			return
 		}
 	}
+}
+
+type connCounters struct {
+	requests, responses, events, sendRetries, fcCount atomic.Uint64
+}
+
+// ConnStats are one connection's counters, the ones corosync publishes under
+// stats.ipcs.service<N>.<pid>.<conn>.* (libqb struct qb_ipcs_connection_stats_2).
+type ConnStats struct {
+	Requests         uint64 // requests handed to the Handler
+	Responses        uint64 // responses written to the client
+	Events           uint64 // events written to the client ("dispatched")
+	SendRetries      uint64 // writes that found the client's socket queue or ring full
+	FlowControl      int32  // current SetFlowControl level
+	FlowControlCount uint64 // how often the level changed
+	Queued           int    // responses and events waiting in our queues
+}
+
+// Stats returns the connection's counters.
+func (c *Conn) Stats() ConnStats {
+	return ConnStats{
+		Requests:         c.stats.requests.Load(),
+		Responses:        c.stats.responses.Load(),
+		Events:           c.stats.events.Load(),
+		SendRetries:      c.stats.sendRetries.Load(),
+		FlowControl:      c.fc.Load(),
+		FlowControlCount: c.stats.fcCount.Load(),
+		Queued:           c.resp.len() + c.event.len(),
+	}
+}
+
+func (q *outQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.msgs)
+}
+
+// ServerStats are the server-wide counters (stats.ipcs.global.*).
+type ServerStats struct {
+	Active uint64 // connections now established
+	Closed uint64 // connections closed since the server started
+}
+
+// Stats returns the server-wide counters.
+func (s *Server) Stats() ServerStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return ServerStats{Active: uint64(len(s.conns)), Closed: s.closedCount}
 }
 
 // outQueue is a FIFO of messages for one channel of one connection.
