@@ -316,8 +316,20 @@ func (c *cluster) unpackOrder(e *etree.Element) {
 			if rf == nil || rt == nil {
 				continue
 			}
-			_ = id
-			c.orderRsc(rf, af, rt, at, orderFlagsForKind(kind, af, sym))
+			flags := orderFlagsForKind(kind, af, sym)
+			min := 0
+			if rf.Kind == KindClone {
+				if v, ok := rf.Meta["clone-min"]; ok {
+					min = atoiDef(v, 0)
+				} else if hasAttr(e, "require-all") && !isTrue(attr(e, "require-all")) {
+					min = 1
+				}
+			}
+			if min > 0 {
+				c.cloneMinOrdering(id, rf, af, rt, at, flags, min)
+			} else {
+				c.orderRsc(rf, af, rt, at, flags)
+			}
 			if sym == symSymmetric {
 				iaf, iat := invertAction(af), invertAction(at)
 				if iaf != "" && iat != "" {
@@ -419,84 +431,151 @@ func invertAction(a string) string {
 	return ""
 }
 
+// unpackOrderSets follows pcmk__unpack_ordering for constraints with
+// resource sets: each set orders its own members (unpack_order_set), and
+// consecutive sets are ordered with each other (order_rsc_sets).
 func (c *cluster) unpackOrderSets(e *etree.Element, sets []*etree.Element) {
+	id := attr(e, "id")
 	kind := orderKind(e)
-	var prevMembers []*Resource
-	var prevAction string
-	var prevSet *etree.Element
+	sym := orderSymmetry(e, kind, "")
+	invert := attr(e, "symmetrical")
+	var last *etree.Element
 	for _, s := range sets {
 		s = c.resolveRef(s)
-		members := c.setMembers(s)
-		action := attr(s, "action")
-		if action == "" {
-			action = "start"
-		}
-		skind := kind
-		if hasAttr(s, "kind") {
-			skind = orderKind(s)
-		}
-		sym := orderSymmetry(s, skind, attr(e, "symmetrical"))
-		flags := orderFlagsForKind(skind, action, sym)
-		sequential := !hasAttr(s, "sequential") || isTrue(attr(s, "sequential"))
-		if sequential {
-			for i := 1; i < len(members); i++ {
-				c.orderRsc(members[i-1], action, members[i], action, flags)
-				if sym == symSymmetric {
-					ia := invertAction(action)
-					if ia != "" {
-						c.orderRsc(members[i], ia, members[i-1], ia, orderFlagsForKind(skind, ia, symInverse))
-					}
-				}
+		c.unpackOrderSet(s, kind, invert)
+		if last != nil {
+			c.orderRscSets(id, last, s, kind, sym)
+			if sym == symSymmetric {
+				c.orderRscSets(id, s, last, kind, symInverse)
 			}
 		}
-		if prevSet != nil && len(prevMembers) > 0 && len(members) > 0 {
-			psym := orderSymmetry(e, kind, "")
-			pflags := orderFlagsForKind(kind, prevAction, psym)
-			requireAll := !hasAttr(prevSet, "require-all") || isTrue(attr(prevSet, "require-all"))
-			prevSeq := !hasAttr(prevSet, "sequential") || isTrue(attr(prevSet, "sequential"))
-			var fromList []*Resource
-			if prevSeq {
-				fromList = []*Resource{prevMembers[len(prevMembers)-1]}
-			} else {
-				fromList = prevMembers
-			}
-			var toList []*Resource
-			if sequential {
-				toList = []*Resource{members[0]}
-			} else {
-				toList = members
-			}
-			if !requireAll {
-				// one-or-more: a pseudo action that is runnable if any first is
-				pa := c.newAction(nil, "one-or-more:"+attr(e, "id"), "one-or-more", nil, false)
-				pa.set(aPseudo | aRequiresAny)
-				pa.RequiredRunnableBefore = 1
-				for _, f := range prevMembers {
-					c.newOrdering(f, opKeyFor(f.ID, prevAction, 0), nil, nil, "", pa, pflags|orderOneOrMore)
-				}
-				for _, t := range toList {
-					c.newOrdering(nil, "", pa, t, opKeyFor(t.ID, action, 0), nil, pflags|orderRunnableLeft)
-				}
-			} else {
-				for _, f := range fromList {
-					for _, t := range toList {
-						c.orderRsc(f, prevAction, t, action, pflags)
-					}
-				}
-			}
-			if psym == symSymmetric && requireAll {
-				ia, ipa := invertAction(action), invertAction(prevAction)
-				if ia != "" && ipa != "" {
-					for _, f := range fromList {
-						for _, t := range toList {
-							c.orderRsc(t, ia, f, ipa, orderFlagsForKind(kind, ia, symInverse))
-						}
-					}
-				}
-			}
-		}
-		prevMembers, prevAction, prevSet = members, action, s
+		last = s
 	}
+}
+
+func (c *cluster) unpackOrderSet(s *etree.Element, parentKind int, parentSym string) {
+	action := attr(s, "action")
+	if action == "" {
+		action = "start"
+	}
+	kind := parentKind
+	if hasAttr(s, "kind") {
+		kind = orderKind(s)
+	}
+	sequential := true
+	if hasAttr(s, "sequential") {
+		sequential = isTrue(attr(s, "sequential"))
+	}
+	sym := orderSymmetry(s, parentKind, parentSym)
+	flags := orderFlagsForKind(kind, action, sym)
+	members := c.setMembers(s)
+	if len(members) == 1 {
+		return
+	}
+	var last *Resource
+	for i, r := range members {
+		if kind == kindSerialize {
+			for _, t := range members[i+1:] {
+				c.orderRsc(r, action, t, action, flags)
+			}
+		} else if sequential {
+			if last != nil {
+				c.orderRsc(last, action, r, action, flags)
+			}
+			last = r
+		}
+	}
+	if sym == symAsymmetric {
+		return
+	}
+	last = nil
+	ia := invertAction(action)
+	flags = orderFlagsForKind(kind, ia, symInverse)
+	for _, r := range members {
+		if sequential {
+			if last != nil {
+				c.orderRsc(r, ia, last, ia, flags)
+			}
+			last = r
+		}
+	}
+}
+
+func (c *cluster) orderRscSets(id string, set1, set2 *etree.Element, kind, sym int) {
+	a1, a2 := attr(set1, "action"), attr(set2, "action")
+	if a1 == "" {
+		a1 = "start"
+	}
+	if a2 == "" {
+		a2 = "start"
+	}
+	requireAll := !hasAttr(set1, "require-all") || isTrue(attr(set1, "require-all"))
+	if sym == symInverse {
+		a1, a2 = invertAction(a1), invertAction(a2)
+	}
+	if a1 == "stop" || a1 == "demote" {
+		requireAll = true
+	}
+	flags := orderFlagsForKind(kind, a2, sym)
+	m1, m2 := c.setMembers(set1), c.setMembers(set2)
+	if !requireAll {
+		key := "one-or-more:" + attr(set1, "id")
+		pa := c.newAction(nil, key, key, nil, true)
+		pa.set(aPseudo | aRunnable | aRequiresAny)
+		for _, r := range m1 {
+			c.newOrdering(r, opKeyFor(r.ID, a1, 0), nil, nil, "", pa, orderOneOrMore|orderImpliesThenPrinted)
+		}
+		for _, r := range m2 {
+			c.newOrdering(nil, "", pa, r, opKeyFor(r.ID, a2, 0), nil, flags|orderRunnableLeft)
+		}
+		return
+	}
+	var r1, r2 *Resource
+	if isTrue(attr(set1, "sequential")) && len(m1) > 0 {
+		if sym == symInverse {
+			r1 = m1[0]
+		} else {
+			r1 = m1[len(m1)-1]
+		}
+	}
+	if isTrue(attr(set2, "sequential")) && len(m2) > 0 {
+		if sym == symInverse {
+			r2 = m2[len(m2)-1]
+		} else {
+			r2 = m2[0]
+		}
+	}
+	switch {
+	case r1 != nil && r2 != nil:
+		c.orderRsc(r1, a1, r2, a2, flags)
+	case r1 != nil:
+		for _, t := range m2 {
+			c.orderRsc(r1, a1, t, a2, flags)
+		}
+	case r2 != nil:
+		for _, f := range m1 {
+			c.orderRsc(f, a1, r2, a2, flags)
+		}
+	default:
+		for _, f := range m1 {
+			for _, t := range m2 {
+				c.orderRsc(f, a1, t, a2, flags)
+			}
+		}
+	}
+}
+
+// cloneMinOrdering makes "then" wait for a minimum number of instances of
+// the "first" clone (clone_min_ordering).
+func (c *cluster) cloneMinOrdering(id string, first *Resource, af string, then *Resource, at string, flags, min int) {
+	key := "clone-one-or-more:" + id
+	pa := c.newAction(nil, key, key, nil, true)
+	pa.set(aPseudo | aRunnable | aRequiresAny)
+	pa.RequiredRunnableBefore = min
+	for _, ch := range first.Children {
+		c.newOrdering(ch, opKeyFor(ch.ID, af, 0), nil, nil, "", pa, orderOneOrMore|orderImpliesThenPrinted)
+	}
+	c.newOrdering(nil, "", pa, then, opKeyFor(then.ID, at, 0), nil, flags|orderRunnableLeft)
 }
 
 // unpackTicket handles rsc_ticket: a revoked ticket bans the resource.
