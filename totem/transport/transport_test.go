@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"ringmaster/conf"
 	"ringmaster/internal/testenv"
 	"ringmaster/totem/wire"
 )
@@ -281,20 +282,27 @@ func TestUDPU2Crypto(t *testing.T) {
 	}
 }
 
-// TestRealCorosyncUDPU puts our udpu transport next to Debian's corosync
-// 3.1.7 (node 2, in its own namespace with private /run and /dev/shm): we
-// must receive and decode its joins, and corosync must accept ours, which
-// shows as node 1 appearing in the proc list of its next joins.
-func TestRealCorosyncUDPU(t *testing.T) {
+// TestRealCorosync puts our transport next to Debian's corosync 3.1.7
+// (node 2, in its own namespace with private /run and /dev/shm), over udpu
+// and over udp multicast (group derived from the cluster name on both
+// sides): we must receive and decode its joins, and corosync must accept
+// ours, which shows as node 1 appearing in the proc list of its next joins.
+func TestRealCorosync(t *testing.T) {
+	for _, mode := range []Mode{UDPU, UDP} {
+		t.Run(mode.String(), func(t *testing.T) { testRealCorosync(t, mode) })
+	}
+}
+
+func testRealCorosync(t *testing.T, mode Mode) {
 	n := newTestNet(t)
 	corosync := testenv.RequireBinary(t, "corosync")
 	testenv.RequireBinary(t, "unshare")
 	dir := t.TempDir()
-	conf := filepath.Join(dir, "corosync.conf")
-	os.WriteFile(conf, []byte(`totem {
+	confPath := filepath.Join(dir, "corosync.conf")
+	os.WriteFile(confPath, []byte(`totem {
 	version: 2
 	cluster_name: rmtw
-	transport: udpu
+	transport: `+mode.String()+`
 	crypto_cipher: none
 	crypto_hash: none
 }
@@ -320,10 +328,11 @@ logging {
 	to_logfile: no
 }
 `), 0o644)
-	a := open(t, n.a, Config{Mode: UDPU, LocalAddr: ip1, Members: members, BlockUnlisted: true, Framing: wire.V3})
+	a := open(t, n.a, Config{Mode: mode, LocalAddr: ip1, Members: members, BlockUnlisted: true, Framing: wire.V3,
+		McastAddr: conf.ClusterMcastAddr("rmtw", 0, false)})
 
 	cmd := exec.Command("ip", "netns", "exec", n.b, "unshare", "--mount", "--propagation", "private", "--",
-		"sh", "-c", `mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /dev/shm && exec "$0" -f -c "$1"`, corosync, conf)
+		"sh", "-c", `mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /dev/shm && exec "$0" -f -c "$1"`, corosync, confPath)
 	var log strings.Builder
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
