@@ -197,6 +197,10 @@ func TestHelperServer(t *testing.T) {
 	case "cmap":
 		ch := &cmapHandler{key: "totem.cluster_name", value: os.Getenv("RM_IPC_VALUE")}
 		h, report = ch, func() string { return fmt.Sprintf("GETS %d", ch.gets.Load()) }
+	case "cib":
+		ch := &cibHandler{}
+		h, report = ch, func() string { return fmt.Sprintf("QUERIES %d", ch.queries.Load()) }
+		name = "cib_rw"
 	case "echo":
 		eh := &echoHandler{}
 		h, report = eh, func() string { return fmt.Sprintf("ACCEPTED %d CLOSED %d", eh.accepted.Load(), eh.closed.Load()) }
