@@ -268,3 +268,25 @@ func FuzzDecode2(f *testing.F) {
 	fuzzSeeds(f, V2)
 	f.Fuzz(func(t *testing.T, b []byte) { checkProperty(t, b, V2) })
 }
+
+func TestFormat(t *testing.T) {
+	want := map[Framing][]string{
+		V3: {
+			"orf_token nodeid=2 seq=10 token_seq=99 aru=0x7 aru_addr=3 ring=1.1122334455667788 backlog=4 fcc=5 retrans_flg=1 rtr=2 [1.1122334455667788:8] [1.4:9]",
+			"mcast nodeid=3 encap=2 from=3 seq=11 this_seqno=4 ring=1.1122334455667788 guarantee=1 payload=13",
+			"memb_merge_detect nodeid=1 from=1 ring=1.1122334455667788",
+			"memb_join nodeid=1 from=1 ring_seq=77 proc=[1 2 3] failed=[2]",
+			"memb_commit_token nodeid=1 token_seq=3 ring=1.1122334455667788 memb_index=2 addrs=[1 2 3] {ring=1.4 aru=0x1 high_delivered=0x2 received_flg=1} {ring=1.4 aru=0x3 high_delivered=0x0 received_flg=0} {ring=0.0 aru=0x0 high_delivered=0x0 received_flg=0}",
+			"token_hold_cancel nodeid=2 ring=1.1122334455667788",
+		},
+	}
+	for i, m := range sampleMessages(V3) {
+		if got := Format(m); got != want[V3][i] {
+			t.Errorf("got  %s\nwant %s", got, want[V3][i])
+		}
+	}
+	j := sampleMessages(V2)[3]
+	if got := Format(j); got != "memb_join nodeid=1 from=1/192.0.2.1 ring_seq=77 proc=[1/192.0.2.1 2/192.0.2.2 3/192.0.2.3] failed=[2/192.0.2.2]" {
+		t.Errorf("2.x: %s", got)
+	}
+}
