@@ -248,17 +248,19 @@ func purge(m map[*etree.Element]aclMode, e *etree.Element) bool {
 // CheckWrite decides whether the user may turn old into new: every created
 // element (unless it carries nothing but an id outside the acls section,
 // implicitly_allowed), every changed attribute and every deleted element
-// needs write access. It returns EACCES on the first refusal.
+// needs write access. Permissions are evaluated on the CIB as it was before
+// the operation, as Pacemaker applies them when change tracking starts; a
+// created element is judged by its nearest existing ancestor. It returns
+// EACCES on the first refusal.
 func (a *ACL) CheckWrite(old, new *etree.Element) Rc {
-	mo, mn := a.modes(old), a.modes(new)
-	if !a.checkNode(old, new, mo, mn) {
+	if !a.checkNode(old, new, a.modes(old)) {
 		return EACCES
 	}
 	return OK
 }
 
-func (a *ACL) checkNode(old, new *etree.Element, mo, mn map[*etree.Element]aclMode) bool {
-	if attrsDiffer(old, new) && !check(mn, new, aclWrite) {
+func (a *ACL) checkNode(old, new *etree.Element, mo map[*etree.Element]aclMode) bool {
+	if attrsDiffer(old, new) && !check(mo, old, aclWrite) {
 		return false
 	}
 	used := map[*etree.Element]bool{}
@@ -271,7 +273,7 @@ func (a *ACL) checkNode(old, new *etree.Element, mo, mn map[*etree.Element]aclMo
 			continue
 		}
 		used[nc] = true
-		if !a.checkNode(oc, nc, mo, mn) {
+		if !a.checkNode(oc, nc, mo) {
 			return false
 		}
 	}
@@ -279,14 +281,14 @@ func (a *ACL) checkNode(old, new *etree.Element, mo, mn map[*etree.Element]aclMo
 		if used[nc] {
 			continue
 		}
-		if !a.checkCreated(nc, mn) {
+		if !a.checkCreated(nc, old, mo) {
 			return false
 		}
 	}
 	return true
 }
 
-func (a *ACL) checkCreated(e *etree.Element, m map[*etree.Element]aclMode) bool {
+func (a *ACL) checkCreated(e, existing *etree.Element, mo map[*etree.Element]aclMode) bool {
 	onlyID := true
 	for _, at := range e.Attr {
 		if attrName(at) != "id" {
@@ -294,11 +296,11 @@ func (a *ACL) checkCreated(e *etree.Element, m map[*etree.Element]aclMode) bool 
 		}
 	}
 	implicit := onlyID && !strings.Contains(ElementXPath(e), "/acls/")
-	if !implicit && !check(m, e, aclWrite) {
+	if !implicit && !check(mo, existing, aclWrite) {
 		return false
 	}
 	for _, c := range e.ChildElements() {
-		if !a.checkCreated(c, m) {
+		if !a.checkCreated(c, existing, mo) {
 			return false
 		}
 	}

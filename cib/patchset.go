@@ -145,11 +145,38 @@ func diffNode(old, new *etree.Element, deletes, rest *[]*etree.Element, ch *Chan
 	}
 
 	oldKids, newKids := Children(old), Children(new)
+	// Index the new children by (name, id) for the first-match rule of
+	// pcmk__xml_match without a quadratic scan.
+	type key struct {
+		name, id string
+		hasID    bool
+	}
+	first := make(map[key]*etree.Element, len(newKids))
+	for _, nc := range newKids {
+		id, has := Attr(nc, "id")
+		k := key{elemName(nc), id, has}
+		if _, ok := first[k]; !ok {
+			first[k] = nc
+		}
+	}
+	firstByName := make(map[string]*etree.Element, len(newKids))
+	for _, nc := range newKids {
+		if _, ok := firstByName[elemName(nc)]; !ok {
+			firstByName[elemName(nc)] = nc
+		}
+	}
+	lookup := func(oc *etree.Element) *etree.Element {
+		id, has := Attr(oc, "id")
+		if !has {
+			return firstByName[elemName(oc)]
+		}
+		return first[key{elemName(oc), id, true}]
+	}
 	// Deleted children (reported with the path they had).
 	matchedOld := map[*etree.Element]*etree.Element{}
 	matchedNew := map[*etree.Element]*etree.Element{}
 	for _, oc := range oldKids {
-		nc := matchChild(new, oc)
+		nc := lookup(oc)
 		if nc != nil && matchedNew[nc] == nil {
 			matchedOld[oc], matchedNew[nc] = nc, oc
 			continue
