@@ -648,7 +648,7 @@ func (f *flattener) sectionEnd(path string, state int, line int) string {
 		name := *f.loggingDaemonName
 		subsys := f.subsys
 		// As for logger_subsys: forget what corosync frees (and would reuse).
-		f.loggingDaemonName, subsys = nil, nil
+		f.loggingDaemonName, f.subsys = nil, nil
 		for _, it := range f.loggerSubsysItems {
 			var k string
 			switch {

@@ -70,8 +70,10 @@ func (c *Config) ServiceKeys() []KV {
 	add("runtime.blackbox.dump_flight_data", Str("no"))
 	add("runtime.blackbox.dump_state", Str("no"))
 	add("runtime.force_gather", Str("no"))
-	// exec/mon.c: both monitors start "stopped" (no thresholds configured)
-	// with a 3000 ms poll period unless the file sets one.
+	// exec/mon.c: both monitors start "stopped" (no thresholds configured).
+	// mon_instance_init reads poll_period as a string, but coroparse stores
+	// a configured one as u64, so corosync always overwrites it with its
+	// 3000 ms default — only a str value that scans as a number survives.
 	for _, r := range []struct {
 		name string
 		cur  Value
@@ -79,13 +81,13 @@ func (c *Config) ServiceKeys() []KV {
 		p := "resources.system." + r.name + "."
 		add(p+"current", r.cur)
 		add(p+"last_updated", U64(0))
-		if _, ok := c.Map.Get(p + "poll_period"); !ok {
+		if v, ok := c.Map.String(p + "poll_period"); !ok || !scansUint64(v) {
 			add(p+"poll_period", U64(3000))
 		}
 		add(p+"state", Str("stopped"))
 	}
-	// exec/wd.c: watchdog_timeout defaults to 6 s.
-	if _, ok := c.Map.Get("resources.watchdog_timeout"); !ok {
+	// exec/wd.c: watchdog_timeout is 6 s unless a u32 in 2..120 is set.
+	if v, ok := c.Map.Uint32("resources.watchdog_timeout"); !ok || v < 2 || v > 120 {
 		add("resources.watchdog_timeout", U32(6))
 	}
 	return kv
@@ -117,4 +119,17 @@ func (c *Config) Keys() []KV {
 // SortKV sorts entries by key name in cmap order.
 func SortKV(kv []KV) {
 	sort.Slice(kv, func(i, j int) bool { return kv[i].Key < kv[j].Key })
+}
+
+// scansUint64 reports whether sscanf(s, "%" PRIu64) finds a number: optional
+// white space and sign, then at least one digit.
+func scansUint64(s string) bool {
+	i := 0
+	for i < len(s) && isCSpace(s[i]) {
+		i++
+	}
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	return i < len(s) && s[i] >= '0' && s[i] <= '9'
 }
