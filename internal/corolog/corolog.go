@@ -334,6 +334,12 @@ func (s *Sink) Enabled(subsys string, p Priority) bool {
 	return (t.ToStderr || t.ToLogfile) && p <= f || t.ToSyslog && s.syslog != nil && p <= sl
 }
 
+func (s *Sink) needCaller() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.FunctionName || s.cfg.FileLine
+}
+
 func (s *Sink) target(subsys string) Target {
 	if t, ok := s.cfg.Subsys[subsys]; ok {
 		return t
@@ -449,10 +455,13 @@ func (l *Logger) logf(skip int, p Priority, format string, args ...any) {
 		return
 	}
 	r := Record{Time: l.sink.now(), Priority: p, Subsys: l.subsys, Msg: fmt.Sprintf(format, args...)}
-	if pc, file, line, ok := runtime.Caller(skip + 1); ok {
-		r.File, r.Line = file[strings.LastIndexByte(file, '/')+1:], line
-		if fn := runtime.FuncForPC(pc); fn != nil && l.fn == "" {
-			r.Function = shortFuncName(fn.Name())
+	// The caller is looked up only when the format shows it (it is the costly part).
+	if l.sink.needCaller() {
+		if pc, file, line, ok := runtime.Caller(skip + 1); ok {
+			r.File, r.Line = file[strings.LastIndexByte(file, '/')+1:], line
+			if fn := runtime.FuncForPC(pc); fn != nil && l.fn == "" {
+				r.Function = shortFuncName(fn.Name())
+			}
 		}
 	}
 	if l.fn != "" {
