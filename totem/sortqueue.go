@@ -47,6 +47,13 @@ func (q *sortQueue) missCount(seq uint32) int {
 
 // release drops everything up to and including seq.
 func (q *sortQueue) release(seq uint32) {
+	if seq-q.head >= queueSize && seqLT(q.head, seq) {
+		// far beyond the window (cannot happen on a sane ring): drop all
+		clear(q.items)
+		clear(q.miss)
+		q.head = seq + 1
+		return
+	}
 	for s := q.head; seqLTE(s, seq); s++ {
 		delete(q.items, s)
 		delete(q.miss, s)

@@ -32,6 +32,7 @@ type history struct {
 	node    *Node
 	inc     int
 	ring    totem.RingID // current regular configuration (zero before the first)
+	inst    *confRec     // its instance
 	lastSeq uint32
 	inTrans bool
 	trans   totem.ConfChange
@@ -40,9 +41,14 @@ type history struct {
 	sent    []string
 }
 
+// confRec is one instance of a regular configuration. A ring id names one
+// instance, except after a node restarted without its ringid file: then an
+// id can be reused by a different group of nodes (what the file prevents).
 type confRec struct {
+	ring       totem.RingID
 	members    []NodeID
 	installers [][2]int // node, incarnation
+	pos        map[uint32]string
 }
 
 // anyAlive reports whether one of the installers still runs.
@@ -56,7 +62,7 @@ func (c *checker) anyAlive(inst [][2]int) bool {
 	return false
 }
 
-type transKey struct{ newRing, oldRing totem.RingID }
+type transKey struct{ newInst, oldInst *confRec }
 
 type transRec struct {
 	members []NodeID
@@ -66,8 +72,7 @@ type transRec struct {
 
 type checker struct {
 	s      *Sim
-	confs  map[totem.RingID]*confRec
-	pos    map[totem.RingID]map[uint32]string
+	confs  map[totem.RingID][]*confRec
 	trans  map[transKey]*transRec
 	events int
 	// Delivered counts deliveries per payload over all nodes.
@@ -77,8 +82,7 @@ type checker struct {
 func newChecker(s *Sim) *checker {
 	return &checker{
 		s:         s,
-		confs:     map[totem.RingID]*confRec{},
-		pos:       map[totem.RingID]map[uint32]string{},
+		confs:     map[totem.RingID][]*confRec{},
 		trans:     map[transKey]*transRec{},
 		delivered: map[string]int{},
 	}
@@ -140,11 +144,7 @@ func (c *checker) deliver(n *Node, h *history, d totem.Deliver) {
 		return
 	}
 	h.seen[p] = true
-	at := c.pos[d.Ring]
-	if at == nil {
-		at = map[uint32]string{}
-		c.pos[d.Ring] = at
-	}
+	at := h.inst.pos
 	if prev, ok := at[d.Seq]; ok && prev != p {
 		c.fail(n, "ring %s seq %d is %q here but %q elsewhere (total order broken)", d.Ring, d.Seq, p, prev)
 		return
@@ -164,7 +164,7 @@ func (c *checker) transitional(n *Node, h *history, e totem.ConfChange) {
 			c.fail(n, "transitional configuration %v without itself", e.Members)
 			return
 		}
-		old := c.confs[h.ring].members
+		old := h.inst.members
 		if !subset(e.Members, old) {
 			c.fail(n, "transitional members %v not in previous configuration %v", e.Members, old)
 			return
@@ -208,29 +208,9 @@ func (c *checker) regular(n *Node, h *history, e totem.ConfChange) {
 		c.fail(n, "joined %v, want %v", e.Joined, want)
 		return
 	}
-	if prev, ok := c.confs[e.Ring]; ok {
-		switch {
-		case c.s.wiped && !c.anyAlive(prev.installers):
-			// A node restarted without its ringid file can reuse the
-			// ring id of a configuration whose installers are all
-			// gone: that is what the file prevents, not a protocol
-			// fault. Start that ring's records afresh.
-			delete(c.confs, e.Ring)
-			delete(c.pos, e.Ring)
-			for k := range c.trans {
-				if k.newRing == e.Ring || k.oldRing == e.Ring {
-					delete(c.trans, k)
-				}
-			}
-		case !sameSet(prev.members, e.Members):
-			c.fail(n, "ring %s installed with members %v, elsewhere %v", e.Ring, e.Members, prev.members)
-			return
-		}
-	}
-	rec := c.confs[e.Ring]
+	rec := c.instance(n, e)
 	if rec == nil {
-		rec = &confRec{members: slices.Clone(e.Members)}
-		c.confs[e.Ring] = rec
+		return
 	}
 	rec.installers = append(rec.installers, [2]int{int(n.ID), n.Inc})
 	if h.ring != (totem.RingID{}) && e.Ring.Seq <= h.ring.Seq {
@@ -239,7 +219,7 @@ func (c *checker) regular(n *Node, h *history, e totem.ConfChange) {
 	}
 	// Rule 5: same transitional configuration => same old-ring messages.
 	if h.ring != (totem.RingID{}) {
-		k := transKey{e.Ring, h.ring}
+		k := transKey{rec, h.inst}
 		msgs := slices.Clone(h.ringMsg[h.ring])
 		slices.Sort(msgs)
 		if r, ok := c.trans[k]; ok {
@@ -258,7 +238,37 @@ func (c *checker) regular(n *Node, h *history, e totem.ConfChange) {
 	}
 	delete(h.ringMsg, h.ring)
 	h.ring = e.Ring
+	h.inst = rec
 	h.lastSeq = 0
+}
+
+// instance finds or creates the instance of the configuration e installs.
+func (c *checker) instance(n *Node, e totem.ConfChange) *confRec {
+	list := c.confs[e.Ring]
+	for _, r := range list {
+		if sameSet(r.members, e.Members) && (!c.s.wiped || c.anyAlive(r.installers)) {
+			return r
+		}
+	}
+	for _, r := range list {
+		if sameSet(r.members, e.Members) {
+			continue // same members, installers all gone: reuse after a wipe
+		}
+		if !c.s.wiped {
+			c.fail(n, "ring %s installed with members %v, elsewhere %v", e.Ring, e.Members, r.members)
+			return nil
+		}
+		for _, ni := range r.installers {
+			m := c.s.nodes[NodeID(ni[0])]
+			if m != nil && m.Up && m.Inc == ni[1] && slices.Contains(e.Members, m.ID) {
+				c.fail(n, "ring %s installed with members %v, while node %d still has it with %v", e.Ring, e.Members, m.ID, r.members)
+				return nil
+			}
+		}
+	}
+	r := &confRec{ring: e.Ring, members: slices.Clone(e.Members), pos: map[uint32]string{}}
+	c.confs[e.Ring] = append(list, r)
+	return r
 }
 
 func short(l []string) string {
