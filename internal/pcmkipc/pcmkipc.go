@@ -20,6 +20,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"syscall"
+
+	dsbzip2 "github.com/dsnet/compress/bzip2"
 )
 
 // HeaderSize is the size of Pacemaker's IPC header.
@@ -103,21 +106,48 @@ func Decode(msg []byte) (Header, []byte, error) {
 	return h, body, nil
 }
 
-// Encode builds a message carrying xml with the given qb id and flags.
-// Compression is not implemented (Go's standard library has no bzip2
-// encoder); callers keep messages under the connection's maximum, which
-// our servers negotiate generously, and get an error otherwise.
+// Encode builds a message carrying xml with the given qb id and flags. When
+// the message would not fit the connection's maximum (max > 0), the payload
+// is bzip2-compressed (block size 4, as CRM_BZ2_BLOCKS) like
+// pcmk__ipc_prepare_iov; if even that does not fit, it fails (EMSGSIZE).
 func Encode(id int32, flags uint32, xml []byte, max int) ([]byte, error) {
 	total := HeaderSize + len(xml) + 1
-	if max > 0 && total > max {
-		return nil, fmt.Errorf("pcmkipc: %d-byte message exceeds the connection maximum %d (compression unsupported)", total, max)
+	if max > 0 && total >= max {
+		return encodeCompressed(id, flags, xml, max)
 	}
 	msg := make([]byte, total)
+	putHeader(msg, id, total, uint32(len(xml)+1), 0, flags&^FlagCompressed)
+	copy(msg[HeaderSize:], xml)
+	return msg, nil
+}
+
+func putHeader(msg []byte, id int32, total int, uncompressed, compressed, flags uint32) {
 	binary.LittleEndian.PutUint32(msg[0:], uint32(id))
 	binary.LittleEndian.PutUint32(msg[8:], uint32(total))
-	binary.LittleEndian.PutUint32(msg[24:], uint32(len(xml)+1))
-	binary.LittleEndian.PutUint32(msg[32:], flags&^FlagCompressed)
+	binary.LittleEndian.PutUint32(msg[24:], uncompressed)
+	binary.LittleEndian.PutUint32(msg[28:], compressed)
+	binary.LittleEndian.PutUint32(msg[32:], flags)
 	msg[36] = Version
-	copy(msg[HeaderSize:], xml)
+}
+
+func encodeCompressed(id int32, flags uint32, xml []byte, max int) ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := dsbzip2.NewWriter(&buf, &dsbzip2.WriterConfig{Level: 4})
+	if err != nil {
+		return nil, fmt.Errorf("pcmkipc: compress: %w", err)
+	}
+	w.Write(xml)
+	w.Write([]byte{0}) // Pacemaker compresses the terminating NUL too
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("pcmkipc: compress: %w", err)
+	}
+	total := HeaderSize + buf.Len()
+	if total > max {
+		return nil, fmt.Errorf("pcmkipc: %d-byte message does not fit the connection maximum %d even compressed (%d): %w",
+			HeaderSize+len(xml)+1, max, total, syscall.EMSGSIZE)
+	}
+	msg := make([]byte, total)
+	putHeader(msg, id, total, uint32(len(xml)+1), uint32(buf.Len()), flags|FlagCompressed)
+	copy(msg[HeaderSize:], buf.Bytes())
 	return msg, nil
 }
