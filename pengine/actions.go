@@ -35,16 +35,16 @@ func parseOpKey(key string) (rsc, task string, interval int, ok bool) {
 
 // newAction finds or creates the action (custom_action with save_action).
 func (c *cluster) newAction(r *Resource, key, task string, n *Node, optional bool) *Action {
-	k := actKey{key, n}
-	var a *Action
+	var idx map[string][]*Action
 	if r != nil {
-		a = r.actIdx[k]
+		idx = r.byKey
 	} else {
 		if c.singletons == nil {
-			c.singletons = map[actKey]*Action{}
+			c.singletons = map[string][]*Action{}
 		}
-		a = c.singletons[k]
+		idx = c.singletons
 	}
+	a := findExisting(idx[key], n)
 	if a == nil {
 		a = &Action{ID: c.actionID, Rsc: r, Task: task, Key: key, Node: n,
 			Flags: aRunnable, Meta: map[string]string{}, Extra: map[string]string{}}
@@ -59,11 +59,9 @@ func (c *cluster) newAction(r *Resource, key, task string, n *Node, optional boo
 			_, _, iv, _ := parseOpKey(key)
 			a.Interval = iv
 			c.unpackOperation(a, r, iv)
-			r.actIdx[k] = a
 			r.Actions = append(r.Actions, a)
-		} else {
-			c.singletons[k] = a
 		}
+		idx[key] = append(idx[key], a)
 		c.actions = append(c.actions, a)
 	}
 	// update_action_optional
@@ -320,6 +318,36 @@ func (r *Resource) actionsFor(n *Node, task string, requireNode bool) []*Action 
 func (r *Resource) firstAction(task string, n *Node) *Action {
 	for _, a := range r.Actions {
 		if a.Task == task && (n == nil || a.Node == n) {
+			return a
+		}
+	}
+	return nil
+}
+
+// findExisting is find_existing_action: without a node any action with the
+// key matches; with a node, an action on that node or one not yet placed
+// (which is then placed there) matches. The earliest created wins.
+func findExisting(list []*Action, n *Node) *Action {
+	var found *Action
+	for _, a := range list {
+		switch {
+		case n == nil:
+		case a.Node == nil:
+			a.Node = n
+		case a.Node != n:
+			continue
+		}
+		if found == nil {
+			found = a
+		}
+	}
+	return found
+}
+
+// findExact is find_actions_exact: the action with the key on exactly n.
+func (r *Resource) findExact(key string, n *Node) *Action {
+	for _, a := range r.byKey[key] {
+		if a.Node == n {
 			return a
 		}
 	}

@@ -123,7 +123,7 @@ func (c *cluster) checkFailureThreshold(r *Resource, n *Node) {
 		}
 		return
 	}
-	if a := r.actIdx[actKey{opKeyFor(r.ID, "clear_failcount", 0), n}]; a != nil {
+	if a := r.findExact(opKeyFor(r.ID, "clear_failcount", 0), n); a != nil {
 		return
 	}
 	if r.MigrationThreshold == 0 || r.FailureIgnored {

@@ -328,7 +328,7 @@ func (c *cluster) recurringForActive(r *Resource, start *Action, n *Node, od *Op
 	optional := true
 	if n == nil || c.actionFlags(start, nil)&aOptional == 0 {
 		optional = false
-	} else if a := r.actIdx[actKey{key, n}]; a == nil {
+	} else if a := r.findExact(key, n); a == nil {
 		optional = false
 	} else if a.has(aReschedule) {
 		optional = false
@@ -391,7 +391,7 @@ func (c *cluster) recurringForInactive(r *Resource, n *Node, od *OpDef, key stri
 	}
 	for _, sn := range c.nodes {
 		if n != nil && sn == n {
-			if r.actIdx[actKey{key, n}] != nil {
+			if r.findExact(key, n) != nil {
 				cancel := c.newCancel(r, od.Name, od.Interval, n)
 				if r.NextRole == RoleStarted || r.NextRole == RoleUnpromoted {
 					c.newOrdering(r, "", cancel, r, opKeyFor(r.ID, "start", 0), nil, orderRunnableLeft)
@@ -399,7 +399,7 @@ func (c *cluster) recurringForInactive(r *Resource, n *Node, od *OpDef, key stri
 			}
 			continue
 		}
-		optional := r.actIdx[actKey{key, sn}] != nil
+		optional := r.findExact(key, sn) != nil
 		mon := c.newAction(r, key, od.Name, sn, optional)
 		mon.Meta["op_target_rc"] = "7"
 		if r.Managed {

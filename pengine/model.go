@@ -158,7 +158,7 @@ type Resource struct {
 	WithThis []*Colocation // colocations where this is the primary
 
 	Actions []*Action
-	actIdx  map[actKey]*Action
+	byKey   map[string][]*Action
 
 	// lrm history per node, for recurring-op and digest checks
 	history       map[*Node][]*lrmOp
@@ -172,6 +172,7 @@ type Resource struct {
 	promotedLocs  []*location
 	notif         map[string]*notifyData
 	AllowMigrate  bool
+	Reload        bool
 }
 
 // Colocation is an rsc_colocation (or implicit one).

@@ -120,7 +120,7 @@ func (c *cluster) remapForOrdering(a *Action) *Action {
 	default:
 		return a
 	}
-	if x := r.actIdx[actKey{opKeyFor(r.ID, mapped, 0), nil}]; x != nil {
+	if x := findExisting(r.byKey[opKeyFor(r.ID, mapped, 0)], nil); x != nil {
 		return x
 	}
 	return a
@@ -277,6 +277,13 @@ func (c *cluster) updateAction(then *Action, depth int) {
 		if e.Type&orderSameNode != 0 && firstNode != nil && thenNode != nil && firstNode != thenNode {
 			e.Type = orderNone
 			continue
+		}
+		if first.Rsc != nil && e.Type&orderThenCancelsFirst != 0 && !then.has(aOptional) {
+			// a required "then" abandons "first" (a required stop cancels a reload)
+			e.Action.set(aOptional)
+			if first.Task == "reload-agent" {
+				first.Rsc.Reload = false
+			}
 		}
 		if first.Rsc != nil && then.Rsc != nil && first.Rsc != then.Rsc && !isParent(then.Rsc, first.Rsc) {
 			first = c.remapForOrdering(first)

@@ -106,7 +106,7 @@ func (c *cluster) unpackResource(e *etree.Element, parent *Resource, suffix stri
 		Params: map[string]string{}, Meta: map[string]string{},
 		Utilization: map[string]int{}, Allowed: map[*Node]int{},
 		KnownOn: map[*Node]bool{}, Discover: map[*Node]string{},
-		actIdx: map[actKey]*Action{}, history: map[*Node][]*lrmOp{},
+		byKey: map[string][]*Action{}, history: map[*Node][]*lrmOp{},
 		Provisional: true, Role: RoleStopped, NextRole: RoleUnknown,
 		Managed: true, MigrationThreshold: Infinity, Index: len(c.rscByID)}
 	if _, dup := c.rscByID[r.ID]; dup && parent == nil {

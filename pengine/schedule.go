@@ -103,6 +103,7 @@ func Schedule(doc *etree.Document, now time.Time, opts Options) (res *Result, er
 	for _, r := range c.resources {
 		c.internalConstraints(r)
 	}
+	c.handleRscConfigChanges()
 	if c.utilizationOn() {
 		c.sortResources()
 	}

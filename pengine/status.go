@@ -873,7 +873,7 @@ func (c *cluster) processRscState(r *Resource, n *Node, fail onFail) {
 	} else if strings.Contains(r.CloneName, ":") && !r.Unique {
 		r.CloneName = ""
 	} else {
-		if a := r.actIdx[actKey{r.ID + "_stop_0", n}]; a != nil {
+		for _, a := range r.actionsFor(n, "stop", true) {
 			a.set(aOptional)
 		}
 	}

@@ -87,6 +87,8 @@ func (c *cluster) rscActionDefault(w *summaryWriter, r *Resource, current, next 
 		switch {
 		case migrate != nil && current != nil && migrate.has(aRunnable):
 			w.item("Migrate", r, current, next, start, nil)
+		case r.Reload:
+			w.item("Reload", r, current, next, start, nil)
 		case start == nil || start.has(aOptional):
 			if demote != nil && promote != nil && !demote.has(aOptional) && !promote.has(aOptional) {
 				w.item("Re-promote", r, current, next, promote, demote)
@@ -123,6 +125,8 @@ func (c *cluster) rscActionDefault(w *summaryWriter, r *Resource, current, next 
 		w.item("Recover", r, current, next, stop, start)
 	} else if moving {
 		w.item("Move", r, current, next, stop, nil)
+	} else if r.Reload {
+		w.item("Reload", r, current, next, start, nil)
 	} else if stop != nil && !stop.has(aOptional) {
 		w.item("Restart", r, current, next, start, nil)
 	} else if r.Role == RolePromoted {

@@ -45,7 +45,7 @@ type cluster struct {
 	colocations []*Colocation
 	orderings   []*Ordering
 	actions     []*Action
-	singletons  map[actKey]*Action
+	singletons  map[string][]*Action
 	actionID    int
 	orderID     int
 
