@@ -201,6 +201,15 @@ func FuzzPG(f *testing.F) {
 				}
 			}
 		}
+		// The input also read as a stream of packets, each prefixed by a
+		// one-byte length, from two senders, with a transitional switch.
+		as = NewAssembler()
+		for rest, i := b, 0; len(rest) > 1; i++ {
+			l := min(int(rest[0]), len(rest)-1)
+			as.SetWaitingTransAck(i%5 == 4)
+			as.Deliver(uint32(i%3&1), rest[1:1+l], false)
+			rest = rest[1+l:]
+		}
 		if len(b) == 0 {
 			return
 		}
@@ -267,4 +276,33 @@ func BenchmarkAssemble(b *testing.B) {
 			}
 		}
 	}
+}
+
+// FuzzAssembler builds well-formed packets with arbitrary fragment and
+// continuation numbers and chunk counts (including 0), which random bytes
+// rarely reach, to drive the throw-away and partial-move paths.
+func FuzzAssembler(f *testing.F) {
+	f.Add([]byte{1, 0, 2, 10, 20, 0, 1, 1, 5, 0, 0, 1, 3})
+	f.Add([]byte{0, 3, 3, 1, 2, 3, 1, 0, 0, 2, 1, 2, 9, 9})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		as := NewAssembler()
+		for len(b) >= 3 {
+			p := Packet{Fragmented: b[0] % 4, Continuation: b[1] % 4}
+			n := int(b[2] % 4)
+			b = b[3:]
+			for i := 0; i < n && len(b) > 0; i++ {
+				p.Chunks = append(p.Chunks, msg(int(b[0]%64), byte(i)))
+				b = b[1:]
+			}
+			ms, err := as.Deliver(1, p.Append(nil), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range ms {
+				if len(m) > MaxAssembly {
+					t.Fatal("oversized message")
+				}
+			}
+		}
+	})
 }
