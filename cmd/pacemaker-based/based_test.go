@@ -254,3 +254,43 @@ func TestDiffNotifications(t *testing.T) {
 		t.Errorf("CIB rebuilt from notifications:\n%s\nmanager's:\n%s", cib.Serialize(mine, true), full)
 	}
 }
+
+// TestLargeCIBCompressed uses Pacemaker's default 128 KiB IPC buffer so
+// that a large CIB travels bzip2-compressed both ways: cibadmin compresses
+// the replace request, we compress the query reply.
+func TestLargeCIBCompressed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts daemons in network namespaces")
+	}
+	testenv.RequireRoot(t)
+	testenv.RequireBinary(t, "cibadmin")
+	bin := testenv.GoBinary(t, "pacemaker-based")
+	c := testcluster.New(t, testcluster.Options{Nodes: 1})
+	n := c.Node(1)
+	p, err := n.Start("pacemaker-based", bin, "--node-name", n.Hostname(), "--ipc-buffer", "131072")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	waitReady(t, ctx, n, p)
+	var sb strings.Builder
+	sb.WriteString("<resources>")
+	for i := 0; i < 1500; i++ {
+		fmt.Fprintf(&sb, `<primitive id="r%d" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="r%d-m"><nvpair id="r%d-t" name="target-role" value="Stopped"/></meta_attributes></primitive>`, i, i, i)
+	}
+	sb.WriteString("</resources>")
+	if err := n.WriteFile("/tmp/resources.xml", []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, rc, err := n.Exec(ctx, "cibadmin", "--replace", "-o", "resources", "-x", "/tmp/resources.xml"); err != nil || rc != 0 {
+		t.Fatalf("replace: rc %d %v %s\n%s", rc, err, out, p.Output())
+	}
+	out, errOut, rc, err := n.ExecSplit(ctx, "cibadmin", "-Q")
+	if err != nil || rc != 0 {
+		t.Fatalf("query: rc %d %v %s", rc, err, errOut)
+	}
+	if len(out) < 200000 || !strings.Contains(out, `<primitive id="r1499"`) {
+		t.Fatalf("query returned %d bytes", len(out))
+	}
+}
