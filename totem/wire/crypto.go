@@ -303,6 +303,11 @@ func (c *Crypto) Open(dst, b []byte) ([]byte, error) {
 		}
 		b = body
 	}
+	if len(b) < cryptoHeaderSize {
+		// Only an authentic (correctly keyed) sender can get here.
+		c.Stats.Short.Add(1)
+		return dst, fmt.Errorf("%w: %d bytes before the digest", ErrCryptoShort, len(b))
+	}
 	if b[2] != 0 || b[3] != 0 {
 		c.Stats.Reserved.Add(1)
 		return dst, fmt.Errorf("%w: reserved bytes %02x%02x", ErrCryptoReserved, b[2], b[3])

@@ -99,6 +99,14 @@ func TestCryptoRejects(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
 	}
+	// A correctly keyed datagram too short to hold the header after its tag.
+	sha, _ := NewCrypto(CipherNone, HashSHA1, testKey)
+	for n := 0; n < 4; n++ {
+		tiny := append([]byte{0xfe, 0xfe, 0, 0}[:n], hmacOf([]byte{0xfe, 0xfe, 0, 0}[:n])...)
+		if _, err := sha.Open(nil, tiny); err == nil {
+			t.Errorf("%d-byte body accepted", n)
+		}
+	}
 	if cr.Stats.Digest.Load() != 2 || cr.Stats.Padding.Load() < 1 || cr.Stats.Reserved.Load() != 1 || cr.Stats.Marker.Load() != 2 || cr.Stats.Short.Load() != 1 {
 		t.Errorf("stats: short %d marker %d digest %d reserved %d padding %d", cr.Stats.Short.Load(),
 			cr.Stats.Marker.Load(), cr.Stats.Digest.Load(), cr.Stats.Reserved.Load(), cr.Stats.Padding.Load())
