@@ -81,3 +81,48 @@ func BenchmarkRoundTripRealCorosync(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEvents: events per second from our server to our client (32-byte
+// events, sent in bursts of 1000 and read as they come).
+func BenchmarkEvents(b *testing.B) {
+	for _, tr := range []Transport{Socket, SHM} {
+		b.Run(tr.String(), func(b *testing.B) {
+			dir, err := os.MkdirTemp("", "rmipc")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer os.RemoveAll(dir)
+			name := fmt.Sprintf("rmbench-%d-%d", os.Getpid(), nameSeq.Add(1))
+			s, err := NewServer(name, &echoHandler{}, ServerOptions{Transport: Fixed(tr), ShmDir: dir})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { s.Serve(ctx); close(done) }()
+			defer func() { cancel(); <-done }()
+			c, err := Dial(name, ClientOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			body := make([]byte, 4)
+			b.ResetTimer()
+			for left := b.N; left > 0; {
+				n := min(left, 1000)
+				binary.LittleEndian.PutUint32(body, uint32(n))
+				if _, err := c.Request(req(102, string(body)), 10*time.Second); err != nil {
+					b.Fatal(err)
+				}
+				for range n {
+					if _, err := c.RecvEvent(10 * time.Second); err != nil {
+						b.Fatal(err)
+					}
+				}
+				left -= n
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}

@@ -62,6 +62,7 @@ type Client struct {
 	closeOnce sync.Once
 	evOnce    sync.Once
 	evCh      chan []byte
+	evBytes   int // SHM: event wake-up bytes read but not yet matched with an event
 }
 
 // Dial connects to the libqb IPC server listening on the abstract socket name
@@ -368,13 +369,20 @@ func (c *Client) recvEvent(deadline time.Time) (msg []byte, err error) {
 	} else {
 		c.setup.SetReadDeadline(deadline)
 	}
-	var b [1]byte
-	if _, err := c.setup.Read(b[:]); err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return nil, ErrTimeout
+	if c.evBytes == 0 {
+		// Take every wake-up byte that is there: one per event, so a burst
+		// costs one read instead of one per event.
+		var b [256]byte
+		n, err := c.setup.Read(b[:])
+		if n == 0 {
+			if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+				return nil, ErrTimeout
+			}
+			return nil, c.ioErr(err)
 		}
-		return nil, c.ioErr(err)
+		c.evBytes = n
 	}
+	c.evBytes--
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer recoverFault(&err)
 	if err := c.ev.semWait(time.Now().Add(time.Second), c.alive); err != nil {

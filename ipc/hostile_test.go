@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -485,5 +486,30 @@ func TestFlowControl(t *testing.T) {
 		if _, err := c2.Request(req(1, "x"), 5*time.Second); err != nil {
 			t.Fatal(err)
 		}
+	})
+}
+
+// TestDisconnectWithQueuedEvents: clients that leave with thousands of events
+// still queued for them (writers blocked on a full socket queue or ring) are
+// cleaned up completely, and the server's goroutines go back to where they were.
+func TestDisconnectWithQueuedEvents(t *testing.T) {
+	forBoth(t, func(t *testing.T, tr Transport) {
+		base := runtime.NumGoroutine()
+		s := startServer(t, tr, nil)
+		for range 10 {
+			c, err := Dial(s.name, ClientOptions{MaxMsgSize: 16 << 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := make([]byte, 4)
+			binary.LittleEndian.PutUint32(body, 3000)
+			if _, err := c.Request(req(102, string(body)), 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+		}
+		waitFor(t, "every Closed", func() bool { return s.h.closed.Load() == 10 })
+		s.Close()
+		waitFor(t, "goroutines to finish", func() bool { return runtime.NumGoroutine() <= base+2 })
 	})
 }

@@ -441,6 +441,9 @@ type serverTransport interface {
 	// to wait on).
 	writeResponse(msg []byte) error
 	writeEvent(msg []byte) error
+	// flushEvents sends whatever notification writeEvent deferred (SHM's
+	// wake-up bytes); the event writer calls it before it waits.
+	flushEvents() error
 	// shutdown makes serve and the writers return (closes the sockets).
 	shutdown()
 	// cleanup unmaps and unlinks everything; called once after serve and the
@@ -451,6 +454,8 @@ type serverTransport interface {
 }
 
 var errAgain = errors.New("ipc: try again")
+
+func noFlush() error { return nil }
 
 // Conn is one client connection on the server side.
 type Conn struct {
@@ -594,8 +599,8 @@ func (c *Conn) fail(err error) {
 func (c *Conn) run() {
 	s := c.srv
 	c.writers.Add(2)
-	go c.writer(&c.resp, c.tr.writeResponse, "response", &c.stats.responses)
-	go c.writer(&c.event, c.tr.writeEvent, "event", &c.stats.events)
+	go c.writer(&c.resp, c.tr.writeResponse, noFlush, "response", &c.stats.responses)
+	go c.writer(&c.event, c.tr.writeEvent, c.tr.flushEvents, "event", &c.stats.events)
 
 	err := c.serveSafely()
 	if err != nil {
@@ -670,7 +675,7 @@ func (c *Conn) deliver(msg []byte) bool {
 
 // writer drains one outgoing queue. A slow client only ever blocks its own
 // writer goroutines, never the server or other clients.
-func (c *Conn) writer(q *outQueue, write func([]byte) error, what string, sent *atomic.Uint64) {
+func (c *Conn) writer(q *outQueue, write func([]byte) error, flush func() error, what string, sent *atomic.Uint64) {
 	defer c.writers.Done()
 	var err error
 	defer func() {
@@ -681,15 +686,25 @@ func (c *Conn) writer(q *outQueue, write func([]byte) error, what string, sent *
 	guardFaults()
 	defer recoverFault(&err)
 	const minBackoff, maxBackoff = 500 * time.Microsecond, 50 * time.Millisecond
+	const flushEvery = 64
 	backoff := minBackoff
+	unflushed := 0
 	for {
 		m := q.front()
-		if m == nil {
-			select {
-			case <-q.wake:
-				continue
-			case <-c.done:
-				return
+		if m == nil || unflushed >= flushEvery {
+			if unflushed > 0 {
+				if err = c.ignoreIfClosed(flush()); err != nil {
+					return
+				}
+				unflushed = 0
+			}
+			if m == nil {
+				select {
+				case <-q.wake:
+					continue
+				case <-c.done:
+					return
+				}
 			}
 		}
 		werr := write(m)
@@ -697,9 +712,18 @@ func (c *Conn) writer(q *outQueue, write func([]byte) error, what string, sent *
 		case werr == nil:
 			q.pop()
 			sent.Add(1)
+			unflushed++
 			backoff = minBackoff
 		case errors.Is(werr, errAgain):
 			c.stats.sendRetries.Add(1)
+			// The client must hear about what is already there, or it will
+			// never make room.
+			if unflushed > 0 {
+				if err = c.ignoreIfClosed(flush()); err != nil {
+					return
+				}
+				unflushed = 0
+			}
 			t := time.NewTimer(backoff)
 			select {
 			case <-t.C:
@@ -711,13 +735,23 @@ func (c *Conn) writer(q *outQueue, write func([]byte) error, what string, sent *
 			}
 			backoff = min(backoff*2, maxBackoff)
 		default:
-			select {
-			case <-c.done: // closed under us: not the client's fault
-			default:
-				err = werr
-			}
+			err = c.ignoreIfClosed(werr)
 			return
 		}
+	}
+}
+
+// ignoreIfClosed drops write errors caused by our own shutdown: they are not
+// the client's fault.
+func (c *Conn) ignoreIfClosed(err error) error {
+	if err == nil {
+		return nil
+	}
+	select {
+	case <-c.done:
+		return nil
+	default:
+		return err
 	}
 }
 

@@ -343,6 +343,7 @@ func le32put(b []byte, v uint32) {
 type shmServer struct {
 	c             *Conn
 	req, resp, ev *ring
+	pending       int // events committed whose wake-up byte is not written yet (event writer only)
 }
 
 func newShmServer(c *Conn, base, service string) (serverTransport, connResponse, error) {
@@ -418,10 +419,23 @@ func (t *shmServer) writeEvent(msg []byte) error {
 	if err := t.ev.write(msg); err != nil {
 		return err
 	}
-	// One byte per event (corosync sends 0x00); the client polls the setup
-	// socket and reads exactly one byte per event it takes.
-	_, err := t.c.setup.Write([]byte{0})
-	return err
+	t.pending++
+	return nil
+}
+
+// flushEvents writes one wake-up byte per event committed since the last
+// flush (corosync sends 0x00 per event; the client polls the setup socket and
+// takes one byte per event, so several bytes in one write are the same to it).
+// libqb likewise keeps a count of notifications it could not write yet.
+func (t *shmServer) flushEvents() error {
+	for t.pending > 0 {
+		n, err := t.c.setup.Write(make([]byte, min(t.pending, 4096)))
+		t.pending -= n
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *shmServer) shutdown() { t.c.setup.Close() }

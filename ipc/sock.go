@@ -132,6 +132,8 @@ func (t *sockServer) writeEvent(msg []byte) error {
 	return err
 }
 
+func (t *sockServer) flushEvents() error { return nil }
+
 // link connects a server datagram socket to the client's, retrying for a while
 // because the client creates its sockets only after reading the handshake
 // response (libqb _finish_connecting: 10 tries, 100 ms apart).
