@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"time"
 
 	"ringmaster/cib"
 	"ringmaster/tools/cibadmin"
@@ -22,5 +23,12 @@ func main() {
 		Stdout: os.Stdout,
 		Stderr: os.Stderr,
 		Engine: eng,
+		Connect: func(name string) (cibadmin.Conn, cib.Rc) {
+			c, rc := cibadmin.DialLive("cib_rw", name, 30*time.Second)
+			if rc != cib.OK {
+				return nil, rc
+			}
+			return c, rc
+		},
 	}))
 }

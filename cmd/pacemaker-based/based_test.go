@@ -294,3 +294,50 @@ func TestLargeCIBCompressed(t *testing.T) {
 		t.Fatalf("query returned %d bytes", len(out))
 	}
 }
+
+// TestOurCibadminLive runs the steps on two nodes, each with our CIB
+// manager: the real cibadmin on node 1 and ours on node 2 (the other tools
+// are the real ones on both), and requires the same output, exit code and
+// resulting CIB.
+func TestOurCibadminLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts daemons in network namespaces")
+	}
+	testenv.RequireRoot(t)
+	for _, b := range []string{"cibadmin", "crm_attribute", "crm_resource"} {
+		testenv.RequireBinary(t, b)
+	}
+	bin := testenv.GoBinary(t, "pacemaker-based")
+	ours := testenv.GoBinary(t, "cibadmin")
+	c := testcluster.New(t, testcluster.Options{Nodes: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, n := range c.Nodes() {
+		p, err := n.Start("pacemaker-based", bin, "--node-name", "node01")
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, ctx, n, p)
+	}
+	n1, n2 := c.Node(1), c.Node(2)
+	for _, argv := range steps {
+		o1, e1, rc1, err1 := n1.ExecSplit(ctx, argv...)
+		argv2 := argv
+		if argv[0] == "cibadmin" {
+			argv2 = append([]string{ours}, argv[1:]...)
+		}
+		o2, e2, rc2, err2 := n2.ExecSplit(ctx, argv2...)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%v: %v / %v", argv, err1, err2)
+		}
+		o1, o2 = volatile.ReplaceAllString(o1, ""), volatile.ReplaceAllString(o2, "")
+		if o1 != o2 || e1 != e2 || rc1 != rc2 {
+			t.Errorf("%v:\nours rc=%d stderr=%q stdout:\n%s\nPacemaker's rc=%d stderr=%q stdout:\n%s", argv, rc2, e2, o2, rc1, e1, o1)
+		}
+	}
+	q1, _, _, _ := n1.ExecSplit(ctx, "cibadmin", "-Q")
+	q2, _, _, _ := n2.ExecSplit(ctx, ours, "-Q")
+	if volatile.ReplaceAllString(q1, "") != volatile.ReplaceAllString(q2, "") {
+		t.Errorf("final CIBs differ:\n%s\n%s", q1, q2)
+	}
+}

@@ -257,12 +257,16 @@ func Run(args []string, env Env) int {
 	case res.Rc == cib.ErrSchemaUnchanged && action == cib.OpUpgrade:
 		fmt.Fprintf(stdout, "Upgrade unnecessary: %s\n", res.Rc)
 	case res.Rc != cib.OK:
-		if res.Rc == cib.ErrSchemaValidation && res.Invalid != nil {
-			if _, isFile := conn.(fileConn); isFile {
+		if _, isFile := conn.(fileConn); isFile {
+			// Synchronous file operations fail in main().
+			if res.Rc == cib.ErrSchemaValidation && res.Invalid != nil {
 				dumpNumbered(stderr, cib.Serialize(res.Invalid, true))
 			}
+			fmt.Fprintf(stderr, "Call failed: %s\n", res.Rc)
+		} else {
+			// Replies from the manager go through cibadmin_op_callback.
+			fmt.Fprintf(stderr, "Call %s failed: %s\n", action, res.Rc)
 		}
-		fmt.Fprintf(stderr, "Call failed: %s\n", res.Rc)
 		exit = res.Rc.ExitCode()
 	}
 	if res.Output != nil {
