@@ -485,3 +485,33 @@ func TestBackgroundAndLock(t *testing.T) {
 		t.Errorf("pid file left behind")
 	}
 }
+
+// TestSocketIPC serves cmap over libqb's SOCKET transport (system.qb_ipc_type:
+// socket), which the real tools accept as well.
+func TestSocketIPC(t *testing.T) {
+	n, bin := newNode(t)
+	cmapctl := testenv.RequireBinary(t, "corosync-cmapctl")
+	data, err := os.ReadFile(testenv.Shared(t, "conformance", "corosync", "configs", "s1-two-node-udpu.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = append(data, "\nsystem {\n\tqb_ipc_type: socket\n}\n"...)
+	if err := n.WriteFile("/etc/corosync/corosync.conf", data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startCorosync(t, n, bin)
+	defer stopCorosync(t, p)
+	ctx := context.Background()
+	out, rc, _ := n.Exec(ctx, cmapctl, "-g", "totem.cluster_name")
+	if rc != 0 || out != expected(t, "s1-two-node-udpu.cmapctl-g-cluster_name") {
+		t.Errorf("rc %d %q", rc, out)
+	}
+	out, _, _ = n.Exec(ctx, cmapctl, "-g", "system.qb_ipc_type")
+	if out != "system.qb_ipc_type (str) = socket\n" {
+		t.Errorf("%q", out)
+	}
+	dump, rc, _ := n.Exec(ctx, cmapctl)
+	if rc != 0 || !strings.Contains(dump, "totem.transport (str) = udpu\n") {
+		t.Errorf("dump over SOCKET: rc %d\n%s", rc, dump)
+	}
+}
