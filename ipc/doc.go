@@ -37,4 +37,27 @@
 // Conn.SendEvent and Conn.Close only queue work and never block, so they are
 // safe under the Lock. A client whose queue passes ServerOptions.QueueLimit is
 // disconnected rather than letting memory grow.
+//
+// # What a connection leaves on disk
+//
+// Each connection gets a directory <ShmDir>/qb-<serverpid>-<clientpid>-<fd>-<random>
+// (mode 0770, owned by the client) holding the SOCKET control file or the six
+// SHM ring files (mode 0600, owned by the client), all created before the
+// handshake answer. They are removed when the connection ends, whoever ends it.
+//
+// # Flow control and statistics
+//
+// Conn.SetFlowControl and Server.SetFlowControl are libqb's
+// qb_ipcs_flowcontrol_set and qb_ipcs_request_rate_limit: libqb clients see
+// EAGAIN (CS_ERR_TRY_AGAIN) and the server holds the client's requests until
+// the level drops to 0. Conn.Stats and Server.Stats carry the counters corosync
+// publishes under stats.ipcs.*.
+//
+// # Robustness
+//
+// Every read is bounded by the negotiated message size (itself capped by
+// ServerOptions.MaxMsgSize). A client that sends a malformed handshake or
+// request, corrupts or truncates its rings (a memory fault on the mapping is
+// recovered, as libqb guards its teardown with a SIGBUS handler), floods, or
+// stops reading is dropped; nothing it does reaches other clients.
 package ipc
