@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+
+	"ringmaster/pengine/rules"
 )
 
 // location is a resolved rsc_location (pe__location_t).
@@ -99,7 +101,7 @@ func (c *cluster) unpackLocation(e *etree.Element, locs *[]*location) {
 			return
 		}
 		for _, r := range c.resources {
-			m := re.FindStringSubmatch(r.ID)
+			m := re.FindStringSubmatchIndex(r.ID)
 			if !invert && m != nil {
 				c.unpackRscLocation(e, r, "", "", locs, m)
 			} else if invert && m == nil {
@@ -109,7 +111,7 @@ func (c *cluster) unpackLocation(e *etree.Element, locs *[]*location) {
 	}
 }
 
-func (c *cluster) unpackRscLocation(e *etree.Element, r *Resource, role, score string, locs *[]*location, submatch []string) {
+func (c *cluster) unpackRscLocation(e *etree.Element, r *Resource, role, score string, locs *[]*location, submatch []int) {
 	id := attr(e, "id")
 	if score == "" {
 		score = attr(e, "score")
@@ -140,17 +142,17 @@ func (c *cluster) unpackRscLocation(e *etree.Element, r *Resource, role, score s
 		if rr, ok := parseRole(attr(rule, "role")); ok && (rr == RolePromoted || rr == RoleStopped) {
 			l.roleFilter = rr
 		}
-		sc := attr(rule, "score")
-		sattr := attr(rule, "score-attribute")
+		var re *rules.RegexMatch
+		if submatch != nil {
+			re = &rules.RegexMatch{Subject: r.ID, Index: submatch}
+		}
+		health := rules.HealthScores{Red: c.nodeHealth["red"], Yellow: c.nodeHealth["yellow"], Green: c.nodeHealth["green"]}
 		for _, n := range c.nodes {
-			if !c.evalRule(rule, ruleCtx{node: n, rsc: r}) {
+			if !c.evalRule(rule, ruleCtx{node: n, valueSrc: r, regex: re}) {
 				continue
 			}
-			v := parseScore(sc, c.nodeHealth)
-			if sc == "" && sattr != "" {
-				v = parseScore(n.Attrs[sattr], c.nodeHealth)
-			}
-			l.nodes[n] = v
+			attrs := n.Attrs
+			l.nodes[n] = rules.RuleScore(rule, func(name string) (string, bool) { v, ok := attrs[name]; return v, ok }, re, health)
 			l.order = append(l.order, n)
 		}
 		*locs = append(*locs, l)

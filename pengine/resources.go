@@ -155,8 +155,8 @@ func (c *cluster) unpackResource(e *etree.Element, parent *Resource, suffix stri
 			}
 		}
 	}
-	c.unpackNVSets(c.rscDefaults, "meta_attributes", nil, r.Meta, false)
 	r.Class, r.Provider, r.Type = r.Meta["class"], r.Meta["provider"], r.Meta["type"]
+	c.unpackNVSetsCtx(c.rscDefaults, "meta_attributes", ruleCtx{rsc: r}, r.Meta, false)
 	for _, s := range src {
 		c.unpackNVSets(s, "instance_attributes", nil, r.Params, false)
 	}

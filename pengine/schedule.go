@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+
+	"ringmaster/pengine/rules"
 )
 
 // Result is the outcome of one scheduler run.
@@ -74,6 +76,11 @@ func Schedule(doc *etree.Document, now time.Time, opts Options) (res *Result, er
 		if n := c.nodeByID[dc]; n != nil {
 			n.IsDC = true
 			c.dc = n
+		}
+	}
+	for _, n := range c.nodes {
+		for k, v := range rules.NodeBuiltins(n.Uname, n.ID, n.Attrs["#kind"], n.IsDC, c.config["cluster-name"]) {
+			n.Attrs[k] = v
 		}
 	}
 	if err := c.unpackResources(); err != nil {

@@ -2,12 +2,13 @@ package pengine
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/beevik/etree"
+
+	"ringmaster/pengine/rules"
 )
 
 // cluster is the working set of one scheduling run (pe_working_set_t).
@@ -122,7 +123,10 @@ func (c *cluster) unpackConfig() error {
 	c.config = map[string]string{}
 	crm := c.cfg.SelectElement("crm_config")
 	if crm != nil {
-		c.unpackNVSets(crm, "cluster_property_set", nil, c.config, false)
+		if _, err := rules.UnpackNVPairsFull(crm, "cluster_property_set", c.rulesContext(ruleCtx{}), c.config,
+			rules.NVPairOptions{AlwaysFirst: "cib-bootstrap-options"}); err != nil {
+			c.warnf("crm_config: %v", err)
+		}
 	}
 	c.stonithEnabled = isTrue(c.opt("stonith-enabled"))
 	c.symmetric = isTrue(c.opt("symmetric-cluster"))
@@ -160,51 +164,8 @@ func (c *cluster) unpackNVSetsCtx(parent *etree.Element, tag string, rc ruleCtx,
 	if parent == nil {
 		return
 	}
-	type set struct {
-		e     *etree.Element
-		score int
-		idx   int
-	}
-	var sets []set
-	for i, s := range parent.ChildElements() {
-		if tag != "" && s.Tag != tag {
-			continue
-		}
-		s = c.resolveRef(s)
-		sc := 0
-		if hasAttr(s, "score") {
-			sc = parseScore(attr(s, "score"), nil)
-		}
-		sets = append(sets, set{s, sc, i})
-	}
-	sort.SliceStable(sets, func(i, j int) bool { return sets[i].score > sets[j].score })
-	for _, s := range sets {
-		ok := true
-		for _, r := range s.e.SelectElements("rule") {
-			if !c.evalRule(r, rc) {
-				ok = false
-				break
-			}
-		}
-		if !ok {
-			continue
-		}
-		for _, nv := range s.e.SelectElements("nvpair") {
-			nv = c.resolveRef(nv)
-			name := attr(nv, "name")
-			if name == "" {
-				continue
-			}
-			val := attr(nv, "value")
-			if _, have := into[name]; have && !overwrite {
-				continue
-			}
-			if val == "#default" {
-				delete(into, name)
-				continue
-			}
-			into[name] = val
-		}
+	if err := rules.UnpackNVPairs(parent, tag, c.rulesContext(rc), into, overwrite); err != nil {
+		c.warnf("%s: %v", attr(parent, "id"), err)
 	}
 }
 
@@ -235,7 +196,7 @@ func (c *cluster) unpackNodes() error {
 		}
 		n := c.newNode(id, uname, attr(ne, "type"))
 		// Node attributes: permanent instance_attributes, plus utilization.
-		c.unpackNVSets(ne, "instance_attributes", n, n.Attrs, true)
+		c.unpackNVSets(ne, "instance_attributes", nil, n.Attrs, false)
 		util := map[string]string{}
 		c.unpackNVSets(ne, "utilization", n, util, true)
 		for k, v := range util {
