@@ -55,7 +55,7 @@ func cib(t testing.TB, props string, nodes []string, resources, constraints stri
 func started(rsc, op string, rc int) string {
 	return `<lrm_resource id="` + rsc + `" class="ocf" provider="heartbeat" type="IPaddr2">` +
 		`<lrm_rsc_op id="` + rsc + `_last_0" operation="` + op + `" interval="0" op-status="0" rc-code="` + string(rune('0'+rc)) +
-		`" call-id="3" transition-key="1:1:0:x"/></lrm_resource>`
+		`" call-id="3" transition-key="1:1:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>`
 }
 
 func summaryOf(t *testing.T, doc *etree.Document) []string {
@@ -127,7 +127,7 @@ func TestScenarioCloneColocation(t *testing.T) {
 func TestScenarioMigrationThreshold(t *testing.T) {
 	r := `<primitive id="pg" class="ocf" provider="heartbeat" type="pgsql"><meta_attributes id="m"><nvpair id="mt" name="migration-threshold" value="1"/></meta_attributes></primitive>`
 	lrm := `<lrm_resource id="pg" class="ocf" provider="heartbeat" type="pgsql">` +
-		`<lrm_rsc_op id="pg_last_0" operation="start" interval="0" op-status="0" rc-code="0" call-id="3" transition-key="1:1:0:x"/>` +
+		`<lrm_rsc_op id="pg_last_0" operation="start" interval="0" op-status="0" rc-code="0" call-id="3" transition-key="1:1:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>` +
 		`<lrm_rsc_op id="pg_monitor_10000" operation="monitor" interval="10000" op-status="0" rc-code="7" call-id="4" transition-key="1:1:0:x"/>` +
 		`</lrm_resource>`
 	attrs := `<nvpair id="fc" name="fail-count-pg#monitor_10000" value="1"/>`
