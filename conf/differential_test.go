@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -156,22 +157,20 @@ func TestDifferentialCorosyncT(t *testing.T) {
 	now := time.Now()
 	env := SystemEnv()
 	pass := 0
+	var names []string
 	for name, text := range diffCases {
 		path := filepath.Join(dir, name+".conf")
 		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(real, "-t", "-c", path)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		want := maskTS(out.String())
+		names = append(names, name)
+	}
+	outs, codes := runCorosyncT(t, real, dir, names)
+	for i, name := range names {
+		text := diffCases[name]
+		path := filepath.Join(dir, name+".conf")
+		code := codes[i]
+		want := maskTS(outs[i])
 		if code == 134 || strings.Contains(want, "Assertion") {
 			// corosync aborts (see u64Error); we refuse the file instead.
 			pass++
@@ -276,20 +275,20 @@ func TestDifferentialMutations(t *testing.T) {
 	}
 	r := &lcg{s: 1}
 	same := 0
+	texts := make([]string, n)
+	names = make([]string, n)
 	for i := 0; i < n; i++ {
 		text := mutate(r, seeds[r.intn(len(seeds))])
 		text = strings.ReplaceAll(text, "logfile: /var/log/corosync/corosync.log", "logfile: /dev/null")
-		path := filepath.Join(dir, fmt.Sprintf("m%d.conf", i))
-		os.WriteFile(path, []byte(text), 0o644)
-		cmd := exec.Command(real, "-t", "-c", path)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
-		want := maskTS(out.String())
+		texts[i], names[i] = text, fmt.Sprintf("m%d", i)
+		os.WriteFile(filepath.Join(dir, names[i]+".conf"), []byte(text), 0o644)
+	}
+	outs, codes := runCorosyncT(t, real, dir, names)
+	for i := 0; i < n; i++ {
+		text := texts[i]
+		path := filepath.Join(dir, names[i]+".conf")
+		code := codes[i]
+		want := maskTS(outs[i])
 		res := Test(path, []byte(text), env, Options{})
 		if code == 134 || code < 0 || code >= 128 {
 			// corosync died (assertion or segfault); we must refuse the file.
@@ -308,4 +307,33 @@ func TestDifferentialMutations(t *testing.T) {
 		same++
 	}
 	t.Logf("differential mutations: %d/%d identical", same, n)
+}
+
+// runCorosyncT runs `corosync -t -c DIR/NAME.conf` for every name, four at a
+// time, and returns the combined outputs and exit codes (-1 for a signal).
+func runCorosyncT(t *testing.T, real, dir string, names []string) ([]string, []int) {
+	outs := make([]string, len(names))
+	codes := make([]int, len(names))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int, path string) {
+			defer func() { <-sem; wg.Done() }()
+			cmd := exec.Command(real, "-t", "-c", path)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			err := cmd.Run()
+			if ee, ok := err.(*exec.ExitError); ok {
+				codes[i] = ee.ExitCode()
+			} else if err != nil {
+				codes[i] = -2
+				out.WriteString(err.Error())
+			}
+			outs[i] = out.String()
+		}(i, filepath.Join(dir, name+".conf"))
+	}
+	wg.Wait()
+	return outs, codes
 }

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -49,7 +50,7 @@ type Env struct {
 	ReadDir func(path string) ([]string, error)
 }
 
-// SystemEnv is the Env of the running host.
+// SystemEnv is the Env of the running host. It caches name lookups.
 func SystemEnv() *Env {
 	h, _ := os.Hostname()
 	e := &Env{Hostname: h}
@@ -60,22 +61,47 @@ func SystemEnv() *Env {
 			}
 		}
 	}
+	// Answers are remembered for the life of the Env: one Load asks for the
+	// same names several times, as corosync does, and a slow resolver
+	// should cost the wait once.
+	var mu sync.Mutex
+	hostCache := map[string][]netip.Addr{}
+	addrCache := map[netip.Addr]string{}
 	e.LookupHost = func(name string) []netip.Addr {
+		mu.Lock()
+		if a, ok := hostCache[name]; ok {
+			mu.Unlock()
+			return a
+		}
+		mu.Unlock()
 		addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip", name)
 		if err != nil {
-			return nil
+			addrs = nil
 		}
 		for i := range addrs {
 			addrs[i] = addrs[i].Unmap()
 		}
+		mu.Lock()
+		hostCache[name] = addrs
+		mu.Unlock()
 		return addrs
 	}
 	e.LookupAddr = func(a netip.Addr) (string, bool) {
-		names, err := net.DefaultResolver.LookupAddr(context.Background(), a.String())
-		if err != nil || len(names) == 0 {
-			return "", false
+		mu.Lock()
+		if n, ok := addrCache[a]; ok {
+			mu.Unlock()
+			return n, n != ""
 		}
-		return strings.TrimSuffix(names[0], "."), true
+		mu.Unlock()
+		name := ""
+		names, err := net.DefaultResolver.LookupAddr(context.Background(), a.String())
+		if err == nil && len(names) > 0 {
+			name = strings.TrimSuffix(names[0], ".")
+		}
+		mu.Lock()
+		addrCache[a] = name
+		mu.Unlock()
+		return name, name != ""
 	}
 	e.LookupUser = func(name string) (uint32, bool) {
 		u, err := user.Lookup(name)

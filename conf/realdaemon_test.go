@@ -295,6 +295,7 @@ func TestRealDaemonKeys(t *testing.T) {
 	ipBin := testenv.RequireBinary(t, "ip")
 	for name, text := range realDaemonCases {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each case has its own namespace and state directory
 			dir := t.TempDir()
 			text := strings.Replace(text, "totem {", "system {\n\tstate_dir: "+dir+"\n}\ntotem {", 1)
 			host, _ := os.Hostname()
@@ -315,7 +316,11 @@ func TestRealDaemonKeys(t *testing.T) {
 				t.Fatalf("lo up: %v %s", err, out)
 			}
 			var logb bytes.Buffer
-			cmd := exec.Command(ipBin, "netns", "exec", ns, corosync, "-f", "-c", path)
+			// A private mount namespace with its own /run: corosync's lock
+			// file (/run/corosync.pid) is not per network namespace.
+			unshare := testenv.RequireBinary(t, "unshare")
+			cmd := exec.Command(ipBin, "netns", "exec", ns, unshare, "-m", "--propagation", "private",
+				"sh", "-c", `mount -t tmpfs tmpfs /run && exec "$0" -f -c "$1"`, corosync, path)
 			cmd.Stdout, cmd.Stderr = &logb, &logb
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
