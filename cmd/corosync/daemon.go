@@ -173,8 +173,23 @@ func Run(o Options) int {
 	d.populate()
 	d.watchLogging(logCfg, logfile)
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	// SIGINT, SIGQUIT and SIGTERM shut down cleanly (sig_exit_handler); SIGUSR2
+	// asks for a state dump (sig_diag_handler), which must not kill the daemon.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
 	defer stop()
+	diag := make(chan os.Signal, 1)
+	signal.Notify(diag, syscall.SIGUSR2)
+	defer signal.Stop(diag)
+	go func() {
+		for {
+			select {
+			case <-diag:
+				d.stateDump()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	if err := d.loadEngines(ctx); err != nil {
 		mainLog.Errorf("%v", err)
 		d.unloadEngines()
@@ -187,6 +202,18 @@ func Run(o Options) int {
 	mainLog.Func("sig_exit_handler").Noticef("Node was shut down by a signal")
 	d.unloadEngines()
 	return exitError(mainLog, exitOK, "")
+}
+
+// stateDump is corosync_state_dump: every engine with a dump hook logs its state.
+func (d *Daemon) stateDump() {
+	d.Lock.Lock()
+	engines := append([]*Engine(nil), d.engines...)
+	d.Lock.Unlock()
+	for _, e := range engines {
+		if e.Dump != nil {
+			e.Dump(d)
+		}
+	}
 }
 
 // exitError logs corosync's exit line (_corosync_exit_error) and returns code.

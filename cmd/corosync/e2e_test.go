@@ -191,7 +191,14 @@ func startCorosync(t *testing.T, n *testcluster.Node, bin string) *testcluster.P
 
 func stopCorosync(t *testing.T, p *testcluster.Proc) {
 	t.Helper()
-	if err := p.Signal(syscall.SIGTERM); err != nil {
+	stopCorosyncWith(t, p, syscall.SIGTERM)
+}
+
+// stopCorosyncWith stops corosync with one of its exit signals (TERM, INT, QUIT)
+// and checks the clean shutdown.
+func stopCorosyncWith(t *testing.T, p *testcluster.Proc, sig syscall.Signal) {
+	t.Helper()
+	if err := p.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.Wait(15 * time.Second); err != nil {
@@ -385,11 +392,12 @@ func TestRealCmapctlOperations(t *testing.T) {
 // are the ones still missing.
 func TestStartupLog(t *testing.T) {
 	n, bin := newNode(t)
-	for _, name := range []string{"s1-two-node-udpu", "logging-subsys-debug", "minimal-udpu", "system-section"} {
+	sigs := []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM}
+	for i, name := range []string{"s1-two-node-udpu", "logging-subsys-debug", "minimal-udpu", "system-section"} {
 		t.Run(name, func(t *testing.T) {
 			installConfig(t, n, name)
 			p := startCorosync(t, n, bin)
-			stopCorosync(t, p)
+			stopCorosyncWith(t, p, sigs[i])
 			var ours []string
 			for _, l := range strings.Split(maskTimestamps(p.Output()), "\n") {
 				// Lines logged while serving the readiness probes are ours only.
@@ -501,6 +509,14 @@ func TestSocketIPC(t *testing.T) {
 	}
 	p := startCorosync(t, n, bin)
 	defer stopCorosync(t, p)
+	// SIGUSR2 asks for a state dump; the daemon must survive it.
+	if err := p.Signal(syscall.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if p.Exited() {
+		t.Fatalf("SIGUSR2 ended corosync:\n%s", p.Output())
+	}
 	ctx := context.Background()
 	out, rc, _ := n.Exec(ctx, cmapctl, "-g", "totem.cluster_name")
 	if rc != 0 || out != expected(t, "s1-two-node-udpu.cmapctl-g-cluster_name") {

@@ -29,6 +29,8 @@ type Engine struct {
 	Handler func(d *Daemon) ipc.Handler
 	// Exit runs after the IPC server is withdrawn (exec_exit_fn).
 	Exit func(d *Daemon)
+	// Dump logs the engine's state on SIGUSR2 (exec_dump_fn); may be nil.
+	Dump func(d *Daemon)
 
 	server *ipc.Server
 	done   chan struct{}
