@@ -598,40 +598,49 @@ func (c *cluster) unpackTicket(e *etree.Element) {
 	if granted && !standby {
 		return
 	}
-	var rs []*Resource
+	type group struct {
+		rscs []*Resource
+		role Role
+	}
+	var groups []group
 	if v := attr(e, "rsc"); v != "" {
+		var rs []*Resource
 		for _, id := range c.expandIDs(v) {
 			if r := c.findConstraintRsc(id); r != nil {
 				rs = append(rs, r)
 			}
 		}
+		groups = append(groups, group{rs, roleAttr(e, "rsc-role")})
 	}
 	for _, s := range e.SelectElements("resource_set") {
-		rs = append(rs, c.setMembers(c.resolveRef(s))...)
+		s = c.resolveRef(s)
+		groups = append(groups, group{c.setMembers(s), roleAttr(s, "role")})
 	}
-	role := roleAttr(e, "rsc-role")
-	if role == RoleStarted {
-		role = RoleUnknown
-	}
-	loss := attr(e, "loss-policy")
-	switch loss {
-	case "fence":
-		if !c.stonithEnabled {
-			loss = "stop"
+	for _, g := range groups {
+		role := g.role
+		if role == RoleStarted {
+			role = RoleUnknown
 		}
-	case "freeze", "demote", "stop":
-	default:
-		if role == RolePromoted {
-			loss = "demote"
-		} else {
-			loss = "stop"
+		loss := attr(e, "loss-policy")
+		switch loss {
+		case "fence":
+			if !c.stonithEnabled {
+				loss = "stop"
+			}
+		case "freeze", "demote", "stop":
+		default:
+			if role == RolePromoted {
+				loss = "demote"
+			} else {
+				loss = "stop"
+			}
 		}
-	}
-	for _, r := range rs {
-		if role == RolePromoted {
-			r.walk(func(x *Resource) { x.ticketDemote = true })
+		for _, r := range g.rscs {
+			if role == RolePromoted && (!granted || standby) {
+				r.walk(func(x *Resource) { x.ticketDemote = true })
+			}
+			c.constraintsForTicket(r, granted, standby, role, loss)
 		}
-		c.constraintsForTicket(r, granted, standby, role, loss)
 	}
 }
 
