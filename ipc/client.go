@@ -314,6 +314,18 @@ func (c *Client) recv(deadline time.Time) (msg []byte, err error) {
 // readDgram reads one datagram, waking every 200 ms to check that the server
 // is still there (its datagram sockets give no sign when it goes away).
 func (c *Client) readDgram(uc *net.UnixConn, buf []byte, deadline time.Time) ([]byte, error) {
+	if expired(deadline) {
+		// Go refuses to read at all once the deadline has passed, so a poll
+		// (timeout 0) makes a single non-blocking attempt itself.
+		n, err := readNow(uc, buf)
+		if err != nil {
+			return nil, err
+		}
+		if n > c.maxMsg {
+			return nil, fmt.Errorf("%w: datagram over %d bytes", ErrTooBig, c.maxMsg)
+		}
+		return append([]byte(nil), buf[:n]...), nil
+	}
 	for {
 		d := time.Now().Add(200 * time.Millisecond)
 		if !deadline.IsZero() && deadline.Before(d) {
@@ -337,6 +349,38 @@ func (c *Client) readDgram(uc *net.UnixConn, buf []byte, deadline time.Time) ([]
 			return nil, ErrTimeout
 		}
 	}
+}
+
+// expired reports whether a deadline (zero: none) has passed.
+func expired(deadline time.Time) bool {
+	return !deadline.IsZero() && !time.Now().Before(deadline)
+}
+
+// readNow makes one non-blocking read: ErrTimeout when nothing is there.
+func readNow(uc *net.UnixConn, buf []byte) (int, error) {
+	// An earlier deadline would make the runtime refuse the attempt.
+	uc.SetReadDeadline(time.Time{})
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var rerr error
+	if err := rc.Read(func(fd uintptr) bool {
+		n, rerr = unix.Read(int(fd), buf)
+		return true
+	}); err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrClosed, err)
+	}
+	switch {
+	case errors.Is(rerr, unix.EAGAIN):
+		return 0, ErrTimeout
+	case rerr != nil:
+		return 0, fmt.Errorf("%w: %v", ErrClosed, rerr)
+	case n == 0:
+		return 0, fmt.Errorf("%w: EOF", ErrClosed)
+	}
+	return n, nil
 }
 
 func (c *Client) ioErr(err error) error {
@@ -373,7 +417,16 @@ func (c *Client) recvEvent(deadline time.Time) (msg []byte, err error) {
 		// Take every wake-up byte that is there: one per event, so a burst
 		// costs one read instead of one per event.
 		var b [256]byte
-		n, err := c.setup.Read(b[:])
+		var n int
+		var err error
+		if expired(deadline) {
+			n, err = readNow(c.setup, b[:])
+			if n == 0 && errors.Is(err, ErrTimeout) {
+				return nil, ErrTimeout
+			}
+		} else {
+			n, err = c.setup.Read(b[:])
+		}
 		if n == 0 {
 			if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
 				return nil, ErrTimeout
