@@ -42,6 +42,8 @@ type Options struct {
 	// Codec sends every packet through the 3.x wire encoder and decoder,
 	// as a real driver would.
 	Codec bool
+	// OnSend, if set, sees every packet a node transmits (To 0 = multicast).
+	OnSend func(at time.Duration, from NodeID, p totem.Packet)
 	// MaxSteps bounds the number of instants a run may process (0 = 2e6);
 	// exceeding it is reported as a failure (a livelock).
 	MaxSteps uint64
@@ -449,6 +451,9 @@ func (s *Sim) drain(n *Node) {
 }
 
 func (s *Sim) transmit(from NodeID, p totem.Packet) {
+	if s.opts.OnSend != nil {
+		s.opts.OnSend(s.now, from, p)
+	}
 	if s.opts.Verbose {
 		s.Logf("send %d->%d %s", from, p.To, describe(p.Msg))
 	}
