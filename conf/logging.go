@@ -253,3 +253,11 @@ func (l LogLine) Format(lg *Logging, now time.Time) string {
 	b.WriteString(l.Msg)
 	return b.String()
 }
+
+// DefaultLogging is the logging configuration of a file without a logging
+// section: stderr and syslog on, no log file, debug off, hires timestamps.
+func DefaultLogging() Logging {
+	var l Logging
+	l.read(NewMap(), nil)
+	return l
+}

@@ -316,3 +316,14 @@ func TestErrorDetail(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaults(t *testing.T) {
+	d := DefaultTimers()
+	if d.Token != 3000 || d.Consensus != 3600 || d.TokenRetransmit != 714 || d.Hold != 561 || d.BlockUnlistedIPs != 1 {
+		t.Errorf("DefaultTimers %+v", d)
+	}
+	l := DefaultLogging()
+	if !l.ToStderr || !l.ToSyslog || l.ToLogfile || l.Timestamp != "hires" || l.Debug != "off" || l.SyslogFacility != "daemon" {
+		t.Errorf("DefaultLogging %+v", l)
+	}
+}

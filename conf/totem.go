@@ -1282,3 +1282,13 @@ func (e *Env) mustResolve4(s string) netip.Addr {
 	a, _ := e.resolve(s, ipv4)
 	return a
 }
+
+// DefaultTimers are corosync 3.1.7's runtime timers for a one- or two-node
+// cluster with no timing configured: token 3000, token_retransmit 714,
+// hold 561, consensus 3600, join 50, merge 200, ... (corosync.conf(5)).
+func DefaultTimers() Timers {
+	t := DeriveTimers(Defaults3, TimerInput{Members: 2})
+	t.KnetCompressionModel = "none"
+	t.BlockUnlistedIPs = 1
+	return t
+}
