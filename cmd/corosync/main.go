@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -55,6 +56,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // getoptMessage turns pflag's complaint into glibc getopt's wording.
 func getoptMessage(err error) string {
+	if errors.Is(err, pflag.ErrHelp) {
+		// corosync has no -h: getopt reports it as unknown.
+		return "invalid option -- 'h'"
+	}
 	msg := err.Error()
 	if i := strings.Index(msg, "shorthand flag: '"); i >= 0 && len(msg) > i+18 {
 		return fmt.Sprintf("invalid option -- '%c'", msg[i+17])
