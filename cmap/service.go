@@ -53,6 +53,11 @@ type Service struct {
 	closed     uint64
 }
 
+// maxHandles bounds the iterators plus tracks one connection may hold, so that a
+// client cannot grow the daemon without limit (corosync's hdb has no bound; its
+// allocation failure, CS_ERR_NO_MEMORY, is what the client sees here).
+const maxHandles = 1 << 16
+
 type connState struct {
 	peer   Peer
 	m      Map
@@ -303,6 +308,9 @@ func (s *Service) handle(cs *connState, msg []byte) []byte {
 		if r.Prefix.Len > 0 {
 			prefix = r.Prefix.Value
 		}
+		if len(cs.iters)+len(cs.tracks) >= maxHandles {
+			return HandleResponse{ID: ResIterInit, Error: ErrNoMemory}.Marshal()
+		}
 		h := s.newHandle()
 		cs.iters[h] = st.Iter(prefix)
 		return HandleResponse{ID: ResIterInit, Error: OK, Handle: h}.Marshal()
@@ -326,6 +334,9 @@ func (s *Service) handle(cs *connState, msg []byte) []byte {
 		key := ""
 		if r.Key.Len > 0 {
 			key = r.Key.Value
+		}
+		if len(cs.iters)+len(cs.tracks) >= maxHandles {
+			return HandleResponse{ID: ResTrackAdd, Error: ErrNoMemory}.Marshal()
 		}
 		tr := &trackRef{conn: cs, store: st, inst: r.InstHandle}
 		id, err := st.Track(key, r.TrackType, tr)
