@@ -3,12 +3,14 @@ package keygen
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"ringmaster/internal/testenv"
@@ -153,4 +155,86 @@ func listing(t *testing.T, dir string) string {
 		s = append(s, fmt.Sprintf("%s:%d:%v", e.Name(), fi.Size(), fi.Mode()))
 	}
 	return strings.Join(s, " ")
+}
+
+type memFS struct {
+	random []byte
+	files  map[string]*memFile
+	fail   error
+}
+
+type memFile struct {
+	bytes.Buffer
+	mode os.FileMode
+}
+
+func (f *memFile) Chmod(m os.FileMode) error { f.mode = m; return nil }
+func (f *memFile) Close() error              { return nil }
+
+func (m *memFS) Open(name string) (io.ReadCloser, error) {
+	if name == "/missing" {
+		return nil, &os.PathError{Op: "open", Path: name, Err: syscall.ENOENT}
+	}
+	return io.NopCloser(bytes.NewReader(m.random)), nil
+}
+
+func (m *memFS) Create(name string) (File, error) {
+	if m.fail != nil {
+		return nil, &os.PathError{Op: "open", Path: name, Err: m.fail}
+	}
+	f := &memFile{}
+	m.files[name] = f
+	return f, nil
+}
+
+func TestRunFakeFS(t *testing.T) {
+	tests := []struct {
+		args []string
+		fs   *memFS
+		code int
+		out  string
+	}{
+		{[]string{"corosync-keygen", "-k", "/k"}, &memFS{random: make([]byte, 300)}, 0,
+			"Corosync Cluster Engine Authentication key generator.\nGathering 2048 bits for key from /dev/urandom.\nWriting corosync key to /k.\n"},
+		{[]string{"corosync-keygen", "-r", "/missing"}, &memFS{}, 1,
+			"corosync-keygen: Failed to open random source: No such file or directory\n" +
+				"Corosync Cluster Engine Authentication key generator.\nGathering 2048 bits for key from /missing.\n"},
+		{[]string{"corosync-keygen", "-k", "/k", "-s", "128"}, &memFS{random: make([]byte, 100)}, 1,
+			"corosync-keygen: Could not read /dev/random: random source /dev/urandom ended\n" +
+				"Corosync Cluster Engine Authentication key generator.\nGathering 1024 bits for key from /dev/urandom.\n" +
+				"Press keys on your keyboard to generate entropy (224 bits still needed).\n" +
+				"Press keys on your keyboard to generate entropy (224 bits still needed).\n"},
+		{[]string{"corosync-keygen"}, &memFS{random: make([]byte, 256), fail: syscall.EACCES}, 2,
+			"corosync-keygen: Could not create /etc/corosync/authkey: Permission denied\n" +
+				"Corosync Cluster Engine Authentication key generator.\nGathering 2048 bits for key from /dev/urandom.\n"},
+	}
+	for _, tt := range tests {
+		tt.fs.files = map[string]*memFile{}
+		var out, errb bytes.Buffer
+		code := Run(tt.args, &out, &errb, tt.fs)
+		if got := errb.String() + out.String(); got != tt.out || code != tt.code {
+			t.Errorf("%v: exit %d\n%q\nwant exit %d\n%q", tt.args, code, got, tt.code, tt.out)
+		}
+		if f := tt.fs.files["/k"]; code == 0 && f != nil && (f.mode != 0o400 || f.Len() != 256) {
+			t.Errorf("%v: key %d bytes mode %v", tt.args, f.Len(), f.mode)
+		}
+	}
+}
+
+// FuzzGetopt: no argument vector makes the option parser panic, and the
+// exit status is always one corosync-keygen uses.
+func FuzzGetopt(f *testing.F) {
+	for _, s := range []string{"-k\x00a", "--key-file=x\x00-s\x00200", "-lh", "--\x00-x", "--si=1", "-s\x00", "--he"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		args := append([]string{"corosync-keygen"}, strings.Split(s, "\x00")...)
+		var out, errb bytes.Buffer
+		fs := &memFS{random: make([]byte, MaxKeyLen), files: map[string]*memFile{}}
+		switch code := Run(args, &out, &errb, fs); code {
+		case 0, 1:
+		default:
+			t.Fatalf("exit %d for %q", code, args)
+		}
+	})
 }
