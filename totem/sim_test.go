@@ -17,6 +17,7 @@ var (
 	soakDuration = flag.Duration("duration", time.Minute, "TestSimSoak: how long to run when -seeds is 0")
 	soakStart    = flag.Int64("seed", 0, "first seed (TestSimRandom/TestSimSoak); a failing seed replays with -seed N -seeds 1")
 	soakMaxNodes = flag.Int("max-nodes", 16, "TestSimSoak: largest cluster")
+	simVerbose   = flag.Bool("sim-verbose", false, "log every packet and machine log line (to replay one seed: -soak -seed N -seeds 1 -sim-verbose)")
 )
 
 // randomSeeds is how many seeds CI runs.
@@ -65,7 +66,7 @@ func TestSimRandom(t *testing.T) {
 		n = 200
 	}
 	start := time.Now()
-	ok := runSeeds(t, *soakStart, n, time.Time{}, sim.RandomOptions{MaxNodes: 5})
+	ok := runSeeds(t, *soakStart, n, time.Time{}, sim.RandomOptions{MaxNodes: 5, Verbose: *simVerbose})
 	t.Logf("%d/%d seeds passed in %v", ok, n, time.Since(start).Round(time.Millisecond))
 }
 
@@ -80,6 +81,6 @@ func TestSimSoak(t *testing.T) {
 		count = -1
 	}
 	start := time.Now()
-	ok := runSeeds(t, *soakStart, count, start.Add(*soakDuration), sim.RandomOptions{MaxNodes: *soakMaxNodes})
+	ok := runSeeds(t, *soakStart, count, start.Add(*soakDuration), sim.RandomOptions{MaxNodes: *soakMaxNodes, Verbose: *simVerbose})
 	t.Logf("soak: %d seeds passed (from seed %d) in %v", ok, *soakStart, time.Since(start).Round(time.Millisecond))
 }

@@ -144,7 +144,8 @@ func (s *Sim) IDs() []NodeID { return slices.Clone(s.order) }
 // Logf appends a line to the event log.
 func (s *Sim) Logf(format string, args ...any) {
 	s.log = append(s.log, fmt.Sprintf("%9.3fms ", float64(s.now)/1e6)+fmt.Sprintf(format, args...))
-	if len(s.log) > s.opts.MaxLog {
+	if len(s.log) > s.opts.MaxLog+s.opts.MaxLog/4 {
+		// trim in chunks so that a long run stays linear
 		drop := len(s.log) - s.opts.MaxLog
 		s.log = slices.Delete(s.log, 0, drop)
 		s.logStart += drop
