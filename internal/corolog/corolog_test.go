@@ -147,3 +147,18 @@ func BenchmarkLogLine(b *testing.B) {
 		w.Reset()
 	}
 }
+
+func FuzzConfigFromKeys(f *testing.F) {
+	f.Add("logging.timestamp", "on", "logging.logger_subsys.X.subsys", "X", "logging.logger_subsys.X.debug", "trace")
+	f.Add("logging.debug", "on", "logging.logfile_priority", "err", "logging.to_stderr", "no")
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2, k3, v3 string) {
+		cfg, err := ConfigFromKeys(map[string]string{k1: v1, k2: v2, k3: v3})
+		if err != nil {
+			return
+		}
+		var b bytes.Buffer
+		s := NewSink(cfg, SinkOptions{Stderr: &b, PID: 1, Hostname: "h"})
+		s.Logger("X").Tracef("%s", v1)
+		s.Logger("MAIN").Errorf("%s", v2)
+	})
+}

@@ -221,6 +221,21 @@ func TestHelpMatchesReal(t *testing.T) {
 	}
 }
 
+func TestScanFloat(t *testing.T) {
+	for in, want := range map[string]string{"2.5e1junk": "25.000000", " -0.5": "-0.500000", "1e": "1.000000", ".5": "0.500000",
+		"0x1p3": "8.000000", "0x10": "16.000000", "inf": "inf", "-Infinity": "-inf", "1e999": "inf", "12abc": "12.000000"} {
+		f, ok := scanFloat(in, 64)
+		if !ok || cFloat(f) != want {
+			t.Errorf("%q: %v %s, want %s", in, ok, cFloat(f), want)
+		}
+	}
+	for _, in := range []string{"", "x", ".", "-", "e5", "0x"} {
+		if _, ok := scanFloat(in, 64); ok && in != "0x" {
+			t.Errorf("%q accepted", in)
+		}
+	}
+}
+
 func TestCFloat(t *testing.T) {
 	for in, want := range map[float64]string{0: "0.000000", 1e20: "100000000000000000000.000000", -1.0 / 3: "-0.333333"} {
 		if got := cFloat(in); got != want {
@@ -241,5 +256,23 @@ func FuzzScan(f *testing.F) {
 		opts, ops, _ := getopt(strings.Fields(s), "m:hqgsdDtTbp:C:")
 		_ = append(opts, opt{})
 		_ = ops
+	})
+}
+
+// FuzzSettingsFile runs -p on arbitrary file contents: the tool must not panic
+// and must end with status 0 or 1.
+func FuzzSettingsFile(f *testing.F) {
+	f.Add("# c\nnew.key u32 7\n^test.i8\n^^nodelist.\nnew.str str hello\n")
+	f.Add("a.b i8 -5\n a.c dbl nan\n\t^x\n")
+	f.Add("lonely\n")
+	f.Fuzz(func(t *testing.T, content string) {
+		st := testStore()
+		conn := &storeConn{st: st, events: make(chan cmap.Notify, 1<<16)}
+		open := func(string) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(content)), nil }
+		rc := Run([]string{"-p", "f"}, func(cmap.Map) (Conn, error) { return conn, nil },
+			IO{Stdout: io.Discard, Stderr: io.Discard, Open: open})
+		if rc != 0 && rc != 1 {
+			t.Fatalf("rc %d", rc)
+		}
 	})
 }

@@ -152,24 +152,69 @@ func scanDigits(s string) (neg bool, digits string, ok bool) {
 	return neg, s[:n], n > 0
 }
 
-// scanFloat parses like sscanf("%f"/"%lf"): the longest prefix that is a number
-// (decimal or hex, inf, nan), after leading white space.
+// scanFloat parses like sscanf("%f"/"%lf"): after leading white space, the
+// longest prefix that strtod reads (decimal or hexadecimal, inf, infinity, nan),
+// found in one pass.
 func scanFloat(s string, bits int) (float64, bool) {
 	s = strings.TrimLeft(s, " \t\n\v\f\r")
-	for n := len(s); n > 0; n-- {
-		p := s[:n]
-		if strings.ContainsAny(p[len(p)-1:], "_") {
-			continue
-		}
-		low := strings.ToLower(p)
-		if strings.HasPrefix(strings.TrimLeft(low, "+-"), "infinity") || strings.HasPrefix(strings.TrimLeft(low, "+-"), "inf") ||
-			strings.HasPrefix(strings.TrimLeft(low, "+-"), "nan") || strings.ContainsAny(low, "0123456789") {
-			if f, err := strconv.ParseFloat(p, bits); err == nil || isRange(err) {
-				return f, true
-			}
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	rest := strings.ToLower(s[i:])
+	switch {
+	case strings.HasPrefix(rest, "infinity"):
+		return parsePrefix(s[:i]+"inf", bits)
+	case strings.HasPrefix(rest, "inf"), strings.HasPrefix(rest, "nan"):
+		return parsePrefix(s[:i+3], bits)
+	}
+	isDigit := func(c byte) bool { return c >= '0' && c <= '9' }
+	isHex := func(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+	digits, expMark := isDigit, byte('e')
+	if strings.HasPrefix(rest, "0x") && len(rest) > 2 && (isHex(rest[2]) || rest[2] == '.' && len(rest) > 3 && isHex(rest[3])) {
+		i += 2
+		digits, expMark = isHex, 'p'
+	}
+	n := 0
+	for i < len(s) && digits(s[i]) {
+		i, n = i+1, n+1
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		for i < len(s) && digits(s[i]) {
+			i, n = i+1, n+1
 		}
 	}
-	return 0, false
+	if n == 0 {
+		return 0, false
+	}
+	mant := i
+	if i < len(s) && (s[i]|0x20) == expMark {
+		j := i + 1
+		if j < len(s) && (s[j] == '+' || s[j] == '-') {
+			j++
+		}
+		k := j
+		for k < len(s) && isDigit(s[k]) {
+			k++
+		}
+		if k > j {
+			i = k
+		}
+	}
+	if expMark == 'p' && i == mant {
+		// Go wants an exponent on hexadecimal floats; strtod does not.
+		return parsePrefix(s[:i]+"p0", bits)
+	}
+	return parsePrefix(s[:i], bits)
+}
+
+func parsePrefix(p string, bits int) (float64, bool) {
+	f, err := strconv.ParseFloat(p, bits)
+	if err != nil && !isRange(err) {
+		return 0, false
+	}
+	return f, true
 }
 
 func isRange(err error) bool {
