@@ -370,6 +370,7 @@ func (c *cluster) finalizeAssignment(r *Resource, chosen *Node, force bool) bool
 		return false
 	}
 	r.AllocatedTo = chosen
+	r.allocScore = r.Allowed[chosen]
 	chosen.NumResources++
 	consumeCapacity(chosen, r)
 	return true

@@ -355,84 +355,151 @@ func unprovision(r *Resource) {
 	})
 }
 
-// applyColocWithClone handles "dependent with clone" for a primitive
-// dependent (pcmk__clone_apply_coloc_score, for_dependent=false).
-func (c *cluster) applyColocWithClone(dep, pri *Resource, co *Colocation) {
-	if pri.Provisional {
-		return
-	}
-	if dep.Kind == KindPrimitive && dep.cloneParent() != nil && co.Dependent.Kind == KindClone && pri.Kind == KindClone &&
-		(pri.Interleave || co.Dependent.Interleave) {
-		// interleaved clones colocate instance with the instance on the same node
-		if n := c.findCompatibleInstanceNode(dep, pri, co); n != nil || co.Score >= Infinity {
-			for x := range dep.Allowed {
-				if x != n {
-					if co.Score >= Infinity {
-						dep.Allowed[x] = -Infinity
-					}
-				} else if co.Score < Infinity {
-					dep.Allowed[x] = addScore(dep.Allowed[x], co.Score)
-				}
-			}
+func blockedRecursive(r *Resource) bool {
+	b := false
+	r.walk(func(x *Resource) {
+		if x.Block {
+			b = true
 		}
-		return
-	}
-	if co.Score >= Infinity {
-		allowed := map[*Node]bool{}
-		for _, inst := range pri.Children {
-			n := inst.location()
-			if n == nil {
+	})
+	return b
+}
+
+// compatibleInstance is find_compatible_child: the instance of clone that
+// will be on the node where local is (or could best be) placed.
+func (c *cluster) compatibleInstance(local, clone *Resource, role Role) *Resource {
+	byNode := func(n *Node) *Resource {
+		for _, inst := range clone.Children {
+			if role != RoleUnknown && inst.nextRoleState() != role {
 				continue
 			}
-			role := inst.NextRole
-			if inst.Kind != KindPrimitive && len(inst.Children) > 0 {
-				role = inst.Children[0].NextRole
-			}
-			if co.PrimaryRole != RoleUnknown && role != co.PrimaryRole {
+			if blockedRecursive(inst) {
 				continue
 			}
-			allowed[n] = true
-		}
-		for n := range dep.Allowed {
-			if !allowed[n] {
-				dep.Allowed[n] = -Infinity
+			if inst.location() == n {
+				return inst
 			}
 		}
-		return
+		return nil
 	}
-	for _, inst := range pri.Children {
-		for _, p := range inst.primitives() {
-			c.applyColocScore(dep, p, co)
+	if n := local.location(); n != nil {
+		return byNode(n)
+	}
+	for _, n := range c.sortedNodes(local.Allowed, nil) {
+		if inst := byNode(n); inst != nil {
+			return inst
+		}
+	}
+	return nil
+}
+
+// nodeListExclude bans dep from nodes not in keep; with merge it adds the
+// placement weights of the kept nodes (node_list_exclude).
+func nodeListExclude(dep *Resource, keep map[*Node]int, merge bool) {
+	for n, w := range dep.Allowed {
+		if kw, ok := keep[n]; !ok {
+			dep.Allowed[n] = -Infinity
+		} else if merge {
+			dep.Allowed[n] = addScore(w, kw)
+		}
+	}
+	for n := range keep {
+		if _, ok := dep.Allowed[n]; !ok {
+			dep.Allowed[n] = -Infinity
 		}
 	}
 }
 
-func (c *cluster) findCompatibleInstanceNode(dep, pri *Resource, co *Colocation) *Node {
-	var best *Node
-	bestScore := -Infinity - 1
+// applyColocWithClone handles "dependent with clone" for a primitive
+// dependent (pcmk__clone_apply_coloc_score).
+func (c *cluster) applyColocWithClone(dep, pri *Resource, co *Colocation) {
+	if pri.Promotable {
+		switch {
+		case pri.Provisional:
+			return
+		case co.PrimaryRole == RoleUnknown:
+		case dep.Provisional:
+			c.updateDependentWithPromotable(pri, dep, co)
+			return
+		case co.DependentRole == RolePromoted:
+			c.updatePromotableDependentPriority(pri, dep, co)
+			return
+		}
+	}
+	interleave := co.Dependent.Kind == KindClone && co.Dependent.Interleave
+	if pri.Provisional {
+		return
+	}
+	if interleave {
+		inst := c.compatibleInstance(dep, pri, RoleUnknown)
+		if inst != nil {
+			c.applyColocScore(dep, inst, co)
+		} else if co.Score >= Infinity {
+			c.assignTo(dep, nil)
+		}
+		return
+	}
+	if co.Score >= Infinity {
+		keep := map[*Node]int{}
+		for _, inst := range pri.Children {
+			n := inst.location()
+			if n != nil && !blockedRecursive(inst) {
+				keep[n] = inst.allocWeight()
+			}
+		}
+		nodeListExclude(dep, keep, false)
+		return
+	}
+	for _, inst := range pri.Children {
+		c.applyColocScore(dep, inst, co)
+	}
+}
+
+func (r *Resource) allocWeight() int {
+	if r.Kind == KindPrimitive {
+		return r.allocScore
+	}
+	for _, ch := range r.Children {
+		return ch.allocWeight()
+	}
+	return 0
+}
+
+func (c *cluster) updateDependentWithPromotable(pri, dep *Resource, co *Colocation) {
+	keep := map[*Node]int{}
 	for _, inst := range pri.Children {
 		n := inst.location()
 		if n == nil {
 			continue
 		}
-		if co.PrimaryRole != RoleUnknown {
-			role := inst.NextRole
-			if inst.Kind != KindPrimitive && len(inst.Children) > 0 {
-				role = inst.Children[0].NextRole
+		if inst.nextRoleState() == co.PrimaryRole {
+			if co.Score < Infinity {
+				a := co.NodeAttr
+				if a == "" {
+					a = "#uname"
+				}
+				pv := n.Attrs[a]
+				for dn, w := range dep.Allowed {
+					if dn.Attrs[a] == pv {
+						dep.Allowed[dn] = addScore(w, co.Score)
+					}
+				}
 			}
-			if role != co.PrimaryRole {
-				continue
-			}
-		}
-		w, ok := dep.Allowed[n]
-		if !ok || w < 0 && co.Score >= Infinity {
-			continue
-		}
-		if w > bestScore {
-			best, bestScore = n, w
+			keep[n] = inst.allocWeight()
 		}
 	}
-	return best
+	if co.Score >= Infinity && (co.DependentRole != RolePromoted || co.PrimaryRole != RolePromoted) {
+		nodeListExclude(dep, keep, true)
+	}
+}
+
+func (c *cluster) updatePromotableDependentPriority(pri, dep *Resource, co *Colocation) {
+	inst := c.compatibleInstance(dep, pri, co.PrimaryRole)
+	if inst != nil {
+		dep.Priority = addScore(dep.Priority, co.Score)
+	} else if co.Score >= Infinity {
+		dep.Priority = -Infinity
+	}
 }
 
 // ---- promotable clones (pcmk_sched_promotable.c) ----

@@ -114,8 +114,9 @@ func (c *cluster) processRscHistory(entry *etree.Element, r *Resource, n *Node) 
 
 func (c *cluster) agentChanged(r *Resource, n *Node, entry *etree.Element, active bool) bool {
 	changed := false
+	mine := map[string]string{"type": r.Type, "class": r.Class, "provider": r.Provider}
 	for _, k := range []string{"type", "class", "provider"} {
-		if attr(r.XML, k) != attr(entry, k) && !(k != "class" && r.Meta[k] == attr(entry, k)) {
+		if mine[k] != attr(entry, k) {
 			changed = true
 		}
 	}

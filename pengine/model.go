@@ -173,6 +173,7 @@ type Resource struct {
 	notif         map[string]*notifyData
 	AllowMigrate  bool
 	Reload        bool
+	allocScore    int
 }
 
 // Colocation is an rsc_colocation (or implicit one).
