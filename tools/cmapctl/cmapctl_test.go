@@ -48,7 +48,10 @@ func (c *storeConn) Delete(k string) error {
 }
 func (c *storeConn) pump() {
 	for _, ev := range c.st.TakeEvents() {
-		c.events <- cmap.Notify{Event: ev.Type, Key: ev.Key, New: ev.New, Old: ev.Old}
+		select {
+		case c.events <- cmap.Notify{Event: ev.Type, Key: ev.Key, New: ev.New, Old: ev.Old}:
+		default: // nobody tracking that many
+		}
 	}
 }
 
@@ -267,7 +270,7 @@ func FuzzSettingsFile(f *testing.F) {
 	f.Add("lonely\n")
 	f.Fuzz(func(t *testing.T, content string) {
 		st := testStore()
-		conn := &storeConn{st: st, events: make(chan cmap.Notify, 1<<16)}
+		conn := &storeConn{st: st, events: make(chan cmap.Notify, 16)}
 		open := func(string) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(content)), nil }
 		rc := Run([]string{"-p", "f"}, func(cmap.Map) (Conn, error) { return conn, nil },
 			IO{Stdout: io.Discard, Stderr: io.Discard, Open: open})
