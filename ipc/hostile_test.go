@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -203,6 +204,41 @@ func TestHostileSocketRequests(t *testing.T) {
 			}
 			mustServe(t, s)
 		})
+	}
+}
+
+// TestStrangerDatagrams: datagrams sent to a connection's request socket
+// from any socket but the client's own are ignored.
+func TestStrangerDatagrams(t *testing.T) {
+	s := startServer(t, Socket, nil)
+	c, err := Dial(s.name, ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	target := abstractAddr(strings.TrimPrefix(c.reqSock.RemoteAddr().(*net.UnixAddr).Name, "@"))
+	for _, local := range []string{"", fmt.Sprintf("rmstranger-%d", os.Getpid())} {
+		var laddr *net.UnixAddr
+		if local != "" {
+			laddr = &net.UnixAddr{Name: abstractAddr(local), Net: "unixgram"}
+		}
+		sc, err := net.DialUnix("unixgram", laddr, &net.UnixAddr{Name: target, Net: "unixgram"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.Write(make([]byte, 16)) // size 0: would mean "disconnect" from the client
+		sc.Write(req(1, "spoofed"))
+		sc.Close()
+	}
+	for i := range 20 {
+		resp, err := c.Request(req(int32(i), "genuine"), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEcho(t, resp, int32(i), "genuine")
+	}
+	if st := s.Conns()[0].Stats(); st.Requests != 20 {
+		t.Errorf("%d requests reached the handler, want 20", st.Requests)
 	}
 }
 

@@ -91,8 +91,18 @@ func (t *sockServer) serve(deliver func([]byte) bool) error {
 		}
 	}()
 	buf := make([]byte, t.c.maxMsg+1)
+	// Go reports an abstract sender as "@" and the name up to its first NUL.
+	client := "@" + t.respPeer[:min(len(t.respPeer), abstractNameMax)]
 	for {
-		n, err := t.req.Read(buf)
+		n, from, err := t.req.ReadFromUnix(buf)
+		if err == nil && (from == nil || from.Name != client) {
+			// Anyone in the network namespace can reach the abstract
+			// request socket; only a socket bound to the client's name
+			// (B-response, as libqb binds it) speaks for the client. libqb
+			// does not check this; dropping strangers costs nothing.
+			t.c.srv.opts.Logf("ipc %s: conn %d: dropped a datagram from %v", t.c.srv.name, t.c.id, from)
+			continue
+		}
 		if err != nil {
 			select {
 			case <-t.c.done:
