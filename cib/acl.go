@@ -248,18 +248,19 @@ func purge(m map[*etree.Element]aclMode, e *etree.Element) bool {
 // CheckWrite decides whether the user may turn old into new: every created
 // element (unless it carries nothing but an id outside the acls section,
 // implicitly_allowed), every changed attribute and every deleted element
-// needs write access. Permissions are evaluated on the CIB as it was before
-// the operation, as Pacemaker applies them when change tracking starts; a
-// created element is judged by its nearest existing ancestor. It returns
-// EACCES on the first refusal.
+// needs write access. Attribute changes and deletions are judged by the
+// rules as evaluated when change tracking starts (on old); creations by the
+// rules evaluated again on the result, as xml_acl_disable does
+// (pcmk__apply_acl + pcmk__apply_creation_acl). It returns EACCES on the
+// first refusal.
 func (a *ACL) CheckWrite(old, new *etree.Element) Rc {
-	if !a.checkNode(old, new, a.modes(old)) {
+	if !a.checkNode(old, new, a.modes(old), a.modes(new)) {
 		return EACCES
 	}
 	return OK
 }
 
-func (a *ACL) checkNode(old, new *etree.Element, mo map[*etree.Element]aclMode) bool {
+func (a *ACL) checkNode(old, new *etree.Element, mo, mn map[*etree.Element]aclMode) bool {
 	if attrsDiffer(old, new) && !check(mo, old, aclWrite) {
 		return false
 	}
@@ -273,7 +274,7 @@ func (a *ACL) checkNode(old, new *etree.Element, mo map[*etree.Element]aclMode) 
 			continue
 		}
 		used[nc] = true
-		if !a.checkNode(oc, nc, mo) {
+		if !a.checkNode(oc, nc, mo, mn) {
 			return false
 		}
 	}
@@ -281,14 +282,14 @@ func (a *ACL) checkNode(old, new *etree.Element, mo map[*etree.Element]aclMode) 
 		if used[nc] {
 			continue
 		}
-		if !a.checkCreated(nc, old, mo) {
+		if !a.checkCreated(nc, mn) {
 			return false
 		}
 	}
 	return true
 }
 
-func (a *ACL) checkCreated(e, existing *etree.Element, mo map[*etree.Element]aclMode) bool {
+func (a *ACL) checkCreated(e *etree.Element, mn map[*etree.Element]aclMode) bool {
 	onlyID := true
 	for _, at := range e.Attr {
 		if attrName(at) != "id" {
@@ -296,11 +297,11 @@ func (a *ACL) checkCreated(e, existing *etree.Element, mo map[*etree.Element]acl
 		}
 	}
 	implicit := onlyID && !strings.Contains(ElementXPath(e), "/acls/")
-	if !implicit && !check(mo, existing, aclWrite) {
+	if !implicit && !check(mn, e, aclWrite) {
 		return false
 	}
 	for _, c := range e.ChildElements() {
-		if !a.checkCreated(c, existing, mo) {
+		if !a.checkCreated(c, mn) {
 			return false
 		}
 	}

@@ -175,7 +175,20 @@ func (e *Engine) Perform(current *etree.Element, req Request) Result {
 	// ACL check on what the operation changed, before counters move.
 	if acl := NewACL(current, req.User); acl != nil {
 		if rc := acl.CheckWrite(current, scratch); rc != OK {
-			return Result{Rc: rc}
+			res := Result{Rc: rc}
+			if req.Op == OpCreate && len(acl.rules) == 0 && req.Data != nil {
+				// A user without any ACL is refused at the first attribute
+				// add_cib_object writes, so the refusal is reported per
+				// object like other create failures.
+				failed := etree.NewElement("failed")
+				obj := req.Data
+				if kids := obj.ChildElements(); elemName(obj) == req.Section && len(kids) > 0 {
+					obj = kids[0]
+				}
+				recordFailure(failed, obj, req.Op, rc)
+				res.Output = failed
+			}
+			return res
 		}
 	}
 
