@@ -23,8 +23,8 @@ func main() {
 		Stdout: os.Stdout,
 		Stderr: os.Stderr,
 		Engine: eng,
-		Connect: func(name string) (cibadmin.Conn, cib.Rc) {
-			c, rc := cibadmin.DialLive("cib_rw", name, 30*time.Second)
+		Connect: func(name string, timeout time.Duration) (cibadmin.Conn, cib.Rc) {
+			c, rc := cibadmin.DialLive("cib_rw", name, timeout)
 			if rc != cib.OK {
 				return nil, rc
 			}

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/beevik/etree"
 
@@ -35,8 +37,9 @@ type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	// Connect opens the live CIB manager when no CIB_file/CIB_shadow is
-	// set; nil means "not available" (ENOTCONN).
-	Connect func(name string) (Conn, cib.Rc)
+	// set, waiting at most timeout per call; nil means "not available"
+	// (ENOTCONN).
+	Connect func(name string, timeout time.Duration) (Conn, cib.Rc)
 	// Engine runs file operations; nil means structural validation only.
 	Engine *cib.Engine
 }
@@ -85,11 +88,18 @@ func Run(args []string, env Env) int {
 		haveXMLText, haveXMLFile, pipe, dangerous, force bool
 		showAccess                                       bool
 		callOpts                                         cib.CallOpt
+		timeout                                          = 30 * time.Second
 	)
 	for _, o := range opts {
 		switch o.short {
 		case 't':
-			// Only meaningful against the CIB manager.
+			// Seconds, only meaningful against the CIB manager; values
+			// below 1 mean 30 as in cibadmin.c.
+			if n, err := strconv.Atoi(o.arg); err == nil && n >= 1 {
+				timeout = time.Duration(n) * time.Second
+			} else {
+				timeout = 30 * time.Second
+			}
 		case 'A':
 			xpathExpr = o.arg
 			scope = o.arg
@@ -233,7 +243,7 @@ func Run(args []string, env Env) int {
 		return cib.ExitOK
 	}
 
-	conn, rc := connect(env)
+	conn, rc := connect(env, timeout)
 	if rc != cib.OK {
 		fmt.Fprintf(stderr, "Could not connect to the CIB: %s\n", rc)
 		fmt.Fprint(stderr, "Init failed, could not perform requested operations\n")
@@ -314,7 +324,7 @@ func (c fileConn) Perform(req cib.Request) cib.Result { return c.f.Perform(req) 
 func (c fileConn) Close() error                       { return c.f.Close() }
 
 // connect is cib_new + signon: CIB_file, then CIB_shadow, then the manager.
-func connect(env Env) (Conn, cib.Rc) {
+func connect(env Env, timeout time.Duration) (Conn, cib.Rc) {
 	getenv := env.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
@@ -338,7 +348,7 @@ func connect(env Env) (Conn, cib.Rc) {
 	if env.Connect == nil {
 		return nil, cib.ENOTCONN
 	}
-	return env.Connect("cibadmin")
+	return env.Connect("cibadmin", timeout)
 }
 
 // dumpNumbered prints a document with line numbers the way schemas.c
