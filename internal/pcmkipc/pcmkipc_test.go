@@ -3,9 +3,9 @@ package pcmkipc
 import (
 	"bufio"
 	"bytes"
-	"os/exec"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
