@@ -314,9 +314,11 @@ func (r *Resource) actionsFor(n *Node, task string, requireNode bool) []*Action 
 	return out
 }
 
-// firstAction finds the first action of r with the given task on n (find_first_action).
+// firstAction finds the most recently created action of r with the given
+// task on n (find_first_action over Pacemaker's prepended action list).
 func (r *Resource) firstAction(task string, n *Node) *Action {
-	for _, a := range r.Actions {
+	for i := len(r.Actions) - 1; i >= 0; i-- {
+		a := r.Actions[i]
 		if a.Task == task && (n == nil || a.Node == n) {
 			return a
 		}

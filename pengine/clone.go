@@ -368,21 +368,43 @@ func blockedRecursive(r *Resource) bool {
 // compatibleInstance is find_compatible_child: the instance of clone that
 // will be on the node where local is (or could best be) placed.
 func (c *cluster) compatibleInstance(local, clone *Resource, role Role) *Resource {
+	return c.compatibleInstanceAt(local, clone, role, false)
+}
+
+// currentLocation is the node a resource is active on now.
+func (r *Resource) currentLocation() *Node {
+	if nodes := r.activeNodes(); len(nodes) > 0 {
+		return nodes[0]
+	}
+	return nil
+}
+
+func (c *cluster) compatibleInstanceAt(local, clone *Resource, role Role, current bool) *Resource {
+	loc := func(r *Resource) *Node {
+		if current {
+			return r.currentLocation()
+		}
+		return r.location()
+	}
 	byNode := func(n *Node) *Resource {
 		for _, inst := range clone.Children {
-			if role != RoleUnknown && inst.nextRoleState() != role {
+			st := inst.nextRoleState()
+			if current {
+				st = inst.stateRole()
+			}
+			if role != RoleUnknown && st != role {
 				continue
 			}
 			if blockedRecursive(inst) {
 				continue
 			}
-			if inst.location() == n {
+			if loc(inst) == n {
 				return inst
 			}
 		}
 		return nil
 	}
-	if n := local.location(); n != nil {
+	if n := loc(local); n != nil {
 		return byNode(n)
 	}
 	for _, n := range c.sortedNodes(local.Allowed, nil) {

@@ -290,7 +290,17 @@ func (c *cluster) actionElement(parent *etree.Element, a *Action, details bool) 
 	sort.Strings(keys)
 	ae := e.CreateElement("attributes")
 	for _, k := range keys {
-		ae.CreateAttr(k, attrs[k])
+		if validXMLName(k) {
+			ae.CreateAttr(k, attrs[k])
+		}
+	}
+	// hash2smartfield: names that cannot be attributes become <param> children
+	for _, k := range keys {
+		if !validXMLName(k) {
+			p := ae.CreateElement("param")
+			p.CreateAttr("name", k)
+			p.CreateAttr("value", attrs[k])
+		}
 	}
 	if a.Task == "stonith" && a.Node != nil && !a.has(aPseudo) || a.Task == "do_shutdown" {
 		d := e.CreateElement("downed")
@@ -322,4 +332,19 @@ func (c *cluster) graphXML(g *Graph) *etree.Document {
 	}
 	doc.Indent(2)
 	return doc
+}
+
+func validXMLName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, ch := range s {
+		switch {
+		case ch == '_' || ch == ':' || ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch > 127:
+		case i > 0 && (ch == '-' || ch == '.' || ch >= '0' && ch <= '9'):
+		default:
+			return false
+		}
+	}
+	return true
 }

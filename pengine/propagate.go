@@ -451,16 +451,98 @@ func taskVerb(t string) string {
 
 // updateOrdered is the variant's update_ordered_actions.
 func (c *cluster) updateOrdered(first, then *Action, n *Node, flags, filter, typ int) (bool, bool) {
+	if then.Rsc != nil && then.Rsc.Kind == KindClone {
+		return c.multiUpdate(first, then, n, flags, filter, typ)
+	}
 	ct, cf := c.updatePrimitiveOrdered(first, then, n, flags, filter, typ)
-	if then.Rsc != nil && then.Rsc.Kind != KindPrimitive {
+	if then.Rsc != nil && then.Rsc.Kind == KindGroup {
 		for _, m := range then.Rsc.Children {
-			ma := m.firstAction(childTask2(then.Task, then.Rsc), n)
+			ma := m.firstAction(then.Task, n)
 			if ma != nil {
 				a, b := c.updateOrdered(first, ma, n, flags, filter, typ)
 				ct = ct || a
 				cf = cf || b
 			}
 		}
+	}
+	return ct, cf
+}
+
+// canInterleave is can_interleave_actions.
+func canInterleave(first, then *Action) bool {
+	if first.Rsc == nil || then.Rsc == nil || first.Rsc == then.Rsc {
+		return false
+	}
+	if first.Rsc.Kind != KindClone || then.Rsc.Kind != KindClone {
+		return false
+	}
+	r := then.Rsc
+	if strings.HasSuffix(then.Key, "_stop_0") || strings.HasSuffix(then.Key, "_demote_0") {
+		r = first.Rsc
+	}
+	return r.Interleave
+}
+
+// multiUpdate is pcmk__multi_update_actions for clones.
+func (c *cluster) multiUpdate(first, then *Action, n *Node, flags, filter, typ int) (bool, bool) {
+	if canInterleave(first, then) {
+		return c.interleaveUpdate(first, then, n, filter, typ)
+	}
+	ct, cf := c.updatePrimitiveOrdered(first, then, n, flags, filter, typ)
+	for _, ch := range then.Rsc.Children {
+		ca := ch.firstAction(then.Task, n)
+		if ca == nil {
+			continue
+		}
+		if c.actionFlags(ca, n)&aRunnable == 0 {
+			continue
+		}
+		a, b := c.updateOrdered(first, ca, n, flags, filter, typ)
+		ct = ct || a
+		cf = cf || b
+		if a {
+			for _, nx := range ca.After {
+				c.updateAction(nx.Action, 60)
+			}
+		}
+	}
+	return ct, cf
+}
+
+// interleaveUpdate is multi_update_interleave_actions: each instance of
+// "then" is ordered after the instance of "first" on the same node.
+func (c *cluster) interleaveUpdate(first, then *Action, n *Node, filter, typ int) (bool, bool) {
+	ct, cf := false, false
+	current := strings.HasSuffix(first.Key, "_stopped_0") || strings.HasSuffix(first.Key, "_demoted_0")
+	for _, tc := range then.Rsc.Children {
+		fc := c.compatibleInstanceAt(tc, first.Rsc, RoleUnknown, current)
+		if fc == nil {
+			if current {
+				continue
+			}
+			if typ&(orderRunnableLeft|orderImpliesThen) != 0 {
+				if tc.location() != nil {
+					c.assignTo(tc, nil)
+					ct = true
+				}
+			}
+			continue
+		}
+		task := cloneChildTask(first)
+		if len(first.Rsc.Children) > 0 {
+			task = complexTask(first.Rsc.Children[0], task)
+		}
+		fa := fc.firstAction(task, n)
+		ta := tc.firstAction(then.Task, n)
+		if fa == nil || ta == nil {
+			continue
+		}
+		if orderActions(fa, ta, typ) {
+			ct, cf = true, true
+		}
+		a, b := c.updateOrdered(fa, ta, n, c.actionFlags(fa, n), filter, typ)
+		ct = ct || a
+		cf = cf || b
 	}
 	return ct, cf
 }

@@ -177,7 +177,7 @@ func (c *cluster) determineOnline(st *etree.Element, n *Node) {
 			online = crmdOnline
 		case !hasAttr(st, "in_ccm"):
 			c.fenceNode(n, "peer has not been seen by the cluster")
-		case join == "nack":
+		case join == "banned":
 			c.fenceNode(n, "peer failed Pacemaker membership criteria")
 		case !doTerminate && exp == "down":
 			if isTrue(inCCM) || crmdOnline {
