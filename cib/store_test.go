@@ -174,6 +174,9 @@ func TestStoreWriterHelper(t *testing.T) {
 // tmpfs over the CIB directory. Each side verifies the other's digest
 // before writing, so success proves the files interoperate.
 func TestStoreInteropWithPacemaker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("mount namespace with the real cibadmin")
+	}
 	testenv.RequireRoot(t)
 	testenv.RequireBinary(t, "cibadmin")
 	unshare := testenv.RequireBinary(t, "unshare")
