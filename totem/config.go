@@ -76,6 +76,12 @@ type Config struct {
 	MissCountConst int
 	// TokenWarning (default 75, percent of token) only drives a log line.
 	TokenWarning int
+	// HoldUntilTransAck reproduces corosync's two send queues: after a
+	// regular configuration, messages the application sends go to a second
+	// queue, and messages queued before it are held, until the driver's
+	// service sync completes and steps TransAck. Off, the machine has one
+	// queue and needs no TransAck.
+	HoldUntilTransAck bool
 	// CancelTokenHoldOnRetransmit (default no) forwards a held token at
 	// once when it carries retransmit requests.
 	CancelTokenHoldOnRetransmit bool

@@ -101,10 +101,10 @@
 //   - A regular (not encapsulated) new-ring mcast received while still in
 //     RECOVERY is dropped and later requested again; corosync stores it in
 //     the regular sort queue, which at that moment still holds the old ring.
-//   - One queue of pending application messages. corosync switches to a
-//     second queue after a regular configuration until the service sync
-//     acknowledges it (totemsrp_trans_ack), so that sync messages go first;
-//     that ordering belongs to the driver and totempg.
+//   - corosync's second send queue (new_message_queue_trans, released by
+//     totemsrp_trans_ack once the service sync is done) is optional:
+//     Config.HoldUntilTransAck with the TransAck input. Without it the
+//     machine keeps one queue and needs no acknowledgement.
 //   - Not in the machine: process-pause detection (pause_flush), the receive
 //     flush before a token is processed, the send_join random delay, the
 //     token_warning log, heartbeat_failures_allowed. They need a clock, a

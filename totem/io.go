@@ -13,7 +13,7 @@ type NodeID = wire.NodeID
 // RingID is a ring configuration id {representative, seq}.
 type RingID = wire.RingID
 
-// Input is what Step consumes: Start, Receive, Tick, Send or Leave.
+// Input is what Step consumes: Start, Receive, Tick, Send, TransAck or Leave.
 type Input interface{ isInput() }
 
 // Start brings the node up (corosync: the first interface-up event,
@@ -40,15 +40,21 @@ type Send struct {
 	Guarantee uint32
 }
 
+// TransAck tells the machine that the service synchronisation of the new
+// ring is complete (totemsrp_trans_ack). Only meaningful with
+// Config.HoldUntilTransAck.
+type TransAck struct{}
+
 // Leave is an orderly shutdown: the machine multicasts a leave message
 // (a join with header nodeid 0 naming itself failed) and stops.
 type Leave struct{}
 
-func (Start) isInput()   {}
-func (Receive) isInput() {}
-func (Tick) isInput()    {}
-func (Send) isInput()    {}
-func (Leave) isInput()   {}
+func (Start) isInput()    {}
+func (Receive) isInput()  {}
+func (Tick) isInput()     {}
+func (Send) isInput()     {}
+func (Leave) isInput()    {}
+func (TransAck) isInput() {}
 
 // Packet is one SRP message to transmit.
 type Packet struct {

@@ -97,6 +97,8 @@ type Machine struct {
 	trc, pbl, cbl     uint32
 	regular, recovery sortQueue
 	pending           []Send
+	pendingTrans      []Send // messages sent while waiting for TransAck
+	waitingTransAck   bool
 	retransQueue      []*wire.Mcast
 	lastToken         wire.Message // saved copy of the token last forwarded
 
@@ -139,6 +141,8 @@ func New(cfg Config, logf Logf) (*Machine, error) {
 		regular:       newSortQueue(0),
 		recovery:      newSortQueue(0),
 		tokenSeq:      ^uint32(0), // SEQNO_START_TOKEN - 1
+		// corosync starts waiting for the first sync's acknowledgement
+		waitingTransAck: cfg.HoldUntilTransAck,
 	}
 	return m, nil
 }
@@ -156,7 +160,17 @@ func (m *Machine) RingID() RingID { return m.ringID }
 func (m *Machine) Members() []NodeID { return slices.Clone(m.membList) }
 
 // Pending returns how many application messages wait for the token.
-func (m *Machine) Pending() int { return len(m.pending) }
+func (m *Machine) Pending() int { return len(m.pending) + len(m.pendingTrans) }
+
+// queue returns the pending queue in use (totemsrp_mcast, orf_token_mcast):
+// with Config.HoldUntilTransAck, the second queue between a regular
+// configuration and TransAck.
+func (m *Machine) queue() *[]Send {
+	if m.waitingTransAck {
+		return &m.pendingTrans
+	}
+	return &m.pending
+}
 
 // Stats returns the counters.
 func (m *Machine) Stats() Stats { return m.stats }
@@ -211,12 +225,22 @@ func (m *Machine) Step(now time.Duration, in Input) error {
 		if m.state == Down {
 			return ErrDown
 		}
-		if len(m.pending) >= MaxPending {
+		q := m.queue()
+		if len(*q) >= MaxPending {
 			return ErrQueueFull
 		}
-		m.pending = append(m.pending, Send{Payload: in.Payload, Guarantee: in.Guarantee})
+		*q = append(*q, Send{Payload: in.Payload, Guarantee: in.Guarantee})
 		// totemsrp_event_signal: new data wakes a held token.
 		m.tokenHoldCancelSend()
+	case TransAck:
+		// totemsrp_trans_ack: the service sync of the new ring is done.
+		// Whatever is still in the second queue goes out first, as
+		// corosync drains that queue first.
+		if m.waitingTransAck {
+			m.waitingTransAck = false
+			m.pending = append(m.pendingTrans, m.pending...)
+			m.pendingTrans = nil
+		}
 	case Leave:
 		if m.state != Down {
 			m.leaveSend()
@@ -896,6 +920,10 @@ func (m *Machine) operationalEnter() {
 		}
 	}
 	m.emit(ConfChange{Kind: Transitional, Ring: m.ringID, Members: slices.Clone(m.transMembList), Left: left, Failed: failed})
+	// From here on new messages wait in a queue of their own until the
+	// driver's service sync acknowledges the new ring (TransAck), so that
+	// the sync messages of the new ring are ordered first.
+	m.waitingTransAck = m.cfg.HoldUntilTransAck
 	m.deliverToApp(true, m.oldHighSeqRecv, m.oldRingID)
 	m.myAru = aruSave
 	m.emit(ConfChange{Kind: Regular, Ring: m.ringID, Members: slices.Clone(m.newMembList), Joined: joined})
@@ -1061,7 +1089,7 @@ func (m *Machine) messagesFree(tokenAru uint32) {
 func (m *Machine) backlog() uint32 {
 	switch m.state {
 	case Operational:
-		return uint32(len(m.pending))
+		return uint32(len(*m.queue()))
 	case Recovery:
 		return uint32(len(m.retransQueue))
 	}
@@ -1148,11 +1176,12 @@ func (m *Machine) orfTokenMcast(t *wire.OrfToken, allowed uint32) uint32 {
 			mc = m.retransQueue[0]
 			m.retransQueue = m.retransQueue[1:]
 		} else {
-			if len(m.pending) == 0 {
+			q := m.queue()
+			if len(*q) == 0 {
 				break
 			}
-			p := m.pending[0]
-			m.pending = m.pending[1:]
+			p := (*q)[0]
+			*q = (*q)[1:]
 			mc = &wire.Mcast{
 				Header:    wire.Header{Encapsulated: wire.NotEncapsulated, NodeID: m.me},
 				From:      wire.NodeAddr(m.me),

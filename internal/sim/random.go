@@ -36,7 +36,8 @@ func RandomRun(seed int64, ro RandomOptions) *Sim {
 	s.opts.MinDelay = time.Duration(50+r.Intn(200)) * time.Microsecond
 	s.opts.MaxDelay = s.opts.MinDelay + time.Duration(r.Intn(3000))*time.Microsecond
 	s.opts.Codec = r.Intn(4) == 0
-	s.Logf("random run: %d nodes, delay %v..%v, codec %v", n, s.opts.MinDelay, s.opts.MaxDelay, s.opts.Codec)
+	s.opts.TransAck = r.Intn(2) == 0
+	s.Logf("random run: %d nodes, delay %v..%v, codec %v, trans ack %v", n, s.opts.MinDelay, s.opts.MaxDelay, s.opts.Codec, s.opts.TransAck)
 	for id := 1; id <= n; id++ {
 		if err := s.AddNode(NodeID(id)); err != nil {
 			s.fail(err)

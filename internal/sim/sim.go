@@ -44,6 +44,10 @@ type Options struct {
 	Codec bool
 	// OnSend, if set, sees every packet a node transmits (To 0 = multicast).
 	OnSend func(at time.Duration, from NodeID, p totem.Packet)
+	// TransAck runs the machines with HoldUntilTransAck and acknowledges
+	// each new ring 0-20 ms after its regular configuration, standing in
+	// for corosync's service synchronisation.
+	TransAck bool
 	// MaxSteps bounds the number of instants a run may process (0 = 2e6);
 	// exceeding it is reported as a failure (a livelock).
 	MaxSteps uint64
@@ -57,6 +61,10 @@ type Node struct {
 	M   *totem.Machine
 	Up  bool
 	Inc int // incarnation: 1 for the first start, +1 per restart
+	// ackAt is when the simulated service sync acknowledges the ring
+	// (HoldUntilTransAck); ackPending tells whether one is due.
+	ackAt      time.Duration
+	ackPending bool
 	// StoredSeq is the content of the node's ringid file.
 	StoredSeq uint64
 	hist      *history
@@ -171,10 +179,14 @@ func (s *Sim) Report(tail int) string {
 }
 
 func (s *Sim) config(id NodeID) totem.Config {
+	var c totem.Config
 	if s.opts.Config != nil {
-		return s.opts.Config(id)
+		c = s.opts.Config(id)
+	} else {
+		c = totem.DefaultConfig(id, max(2, s.opts.ClusterSize))
 	}
-	return totem.DefaultConfig(id, max(2, s.opts.ClusterSize))
+	c.HoldUntilTransAck = c.HoldUntilTransAck || s.opts.TransAck
+	return c
 }
 
 // AddNode creates and starts a node.
@@ -201,6 +213,7 @@ func (s *Sim) startNode(n *Node) error {
 	}
 	n.M = m
 	n.Up = true
+	n.ackPending = false
 	n.Inc++
 	n.hist = s.check.newHistory(n)
 	s.Logf("node %d start inc=%d ringseq=%d", n.ID, n.Inc, n.StoredSeq)
@@ -352,6 +365,9 @@ func (s *Sim) next() (time.Duration, bool) {
 		if r.HasDeadline && (!ok || r.Deadline < at) {
 			at, ok = r.Deadline, true
 		}
+		if n.ackPending && (!ok || n.ackAt < at) {
+			at, ok = n.ackAt, true
+		}
 	}
 	return at, ok
 }
@@ -400,6 +416,13 @@ func (s *Sim) runUntilTime(at time.Duration) {
 		if !n.Up {
 			continue
 		}
+		if n.ackPending && n.ackAt <= s.now {
+			n.ackPending = false
+			s.stepNode(n, totem.TransAck{})
+			if s.err != nil || !n.Up {
+				continue
+			}
+		}
 		if r := n.M.Ready(); r.HasDeadline && r.Deadline <= s.now {
 			s.stepNode(n, totem.Tick{})
 		}
@@ -446,6 +469,11 @@ func (s *Sim) drain(n *Node) {
 		s.check.event(n, e)
 		if s.err != nil {
 			break
+		}
+		if cc, ok := e.(totem.ConfChange); ok && cc.Kind == totem.Regular && s.opts.TransAck {
+			// the service sync takes a little while
+			n.ackPending = true
+			n.ackAt = s.now + time.Duration(s.rng.Intn(20_000))*time.Microsecond
 		}
 	}
 	n.M.Advance()
