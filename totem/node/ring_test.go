@@ -1,0 +1,261 @@
+package node_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"ringmaster/cpg"
+	"ringmaster/internal/corolog"
+	"ringmaster/internal/testcluster"
+	"ringmaster/internal/testenv"
+	"ringmaster/totem"
+	"ringmaster/totem/node"
+	"ringmaster/totem/transport"
+	"ringmaster/totem/wire"
+	"ringmaster/votequorum"
+)
+
+// ringOpts describes a test ring of in-process Go nodes, each with its
+// sockets in its own network namespace.
+type ringOpts struct {
+	mode    transport.Mode
+	framing wire.Framing
+	crypto  func() *wire.Crypto
+	token   time.Duration
+}
+
+// goNode is one in-process node: the driver, its engines, and what it saw.
+type goNode struct {
+	t     *testing.T
+	tn    *testcluster.Node
+	id    uint32
+	n     *node.Node
+	c     *node.Corosync
+	stop  context.CancelFunc
+	state string
+
+	mu        sync.Mutex
+	logs      []string
+	delivered map[string][]string // CPG group -> "node:data" in delivery order
+	syncs     int
+	tr        *transport.Transport
+}
+
+func newCluster(t *testing.T, nodes int) *testcluster.Cluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("network namespaces: not in -short")
+	}
+	testenv.RequireRoot(t)
+	for _, p := range testcluster.Prerequisites {
+		testenv.RequireBinary(t, p)
+	}
+	return testcluster.New(t, testcluster.Options{Nodes: nodes})
+}
+
+func members(cl *testcluster.Cluster, count int) []transport.Member {
+	var ms []transport.Member
+	for i := 1; i <= count; i++ {
+		ms = append(ms, transport.Member{NodeID: wire.NodeID(i), Addr: cl.Node(i).Addr()})
+	}
+	return ms
+}
+
+// startGo starts node i of a ring of size count.
+func startGo(t *testing.T, cl *testcluster.Cluster, i, count int, o ringOpts) *goNode {
+	t.Helper()
+	tn := cl.Node(i)
+	g := &goNode{t: t, tn: tn, id: uint32(i), delivered: map[string][]string{}}
+	ms := members(cl, count)
+	tcfg := transport.Config{
+		Mode: o.mode, LocalAddr: tn.Addr(), Members: ms, BlockUnlisted: true,
+		McastAddr: netip.MustParseAddr("239.192.77.1"), Framing: orV3(o.framing),
+	}
+	if o.crypto != nil {
+		tcfg.Crypto = o.crypto()
+	}
+	var crypto *wire.Crypto = tcfg.Crypto
+	err := tn.Do(func() error {
+		var err error
+		g.tr, err = transport.Open(tcfg)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("node %d: transport: %v", i, err)
+	}
+	token := o.token
+	if token == 0 {
+		token = time.Second
+	}
+	tc := totem.Config{NodeID: wire.NodeID(i), Token: token}.WithDefaults(count)
+	addrs := map[uint32]netip.Addr{}
+	var nl []votequorum.NodeVotes
+	for _, m := range ms {
+		addrs[uint32(m.NodeID)] = m.Addr
+		nl = append(nl, votequorum.NodeVotes{ID: uint32(m.NodeID), Votes: 1})
+	}
+	logf := func(subsys string, p corolog.Priority, format string, args ...any) {
+		if p > corolog.Debug {
+			return
+		}
+		line := fmt.Sprintf("[%-6s] %s", subsys, fmt.Sprintf(format, args...))
+		g.mu.Lock()
+		g.logs = append(g.logs, line)
+		g.mu.Unlock()
+	}
+	c, err := node.NewCorosync(node.CorosyncConfig{NodeID: uint32(i), Addrs: addrs, Log: logf,
+		Votequorum: votequorum.Config{NodeID: uint32(i), Nodelist: nl, LocalPos: i - 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.OnCPG = func(rd cpg.Ready) {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for _, d := range rd.Deliveries {
+			g.delivered[d.Group] = append(g.delivered[d.Group], fmt.Sprintf("%d:%s", d.From.Node, d.Data))
+		}
+	}
+	n, err := node.New(node.Config{
+		Totem: tc, Framing: o.framing, NetMTU: wire.NetMTU(orV3(o.framing), 1500, crypto),
+		Transport: g.tr, StateDir: tn.HostPath("/var/lib/corosync"),
+		Services: c.Entries(), Log: logf,
+		Hooks: node.Hooks{SyncCompleted: func(totem.RingID, []totem.NodeID) {
+			g.mu.Lock()
+			g.syncs++
+			g.mu.Unlock()
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Attach(n)
+	g.n, g.c = n, c
+	ctx, cancel := context.WithCancel(context.Background())
+	g.stop = cancel
+	go n.Run(ctx)
+	t.Cleanup(g.kill)
+	return g
+}
+
+func orV3(f wire.Framing) wire.Framing {
+	if f == 0 {
+		return wire.V3
+	}
+	return f
+}
+
+// kill stops the node as kill -9 would: no leave message.
+func (g *goNode) kill() {
+	g.n.Kill()
+	<-g.n.Done()
+}
+
+// leave stops the node cleanly (SIGTERM).
+func (g *goNode) leave() {
+	g.stop()
+	<-g.n.Done()
+}
+
+// view returns the node's synced membership, or nil while not synced.
+func (g *goNode) view() (ring totem.RingID, ms []totem.NodeID, synced bool) {
+	_ = g.n.Do(func() {
+		ring, ms, synced = g.n.Ring(), g.n.Members(), g.n.Synced()
+	})
+	return
+}
+
+func (g *goNode) logText() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return strings.Join(g.logs, "\n")
+}
+
+// waitRing waits until every node in gs is synced on one ring with exactly
+// the given members.
+func waitRing(t *testing.T, gs []*goNode, want []uint32, within time.Duration) totem.RingID {
+	t.Helper()
+	var ring totem.RingID
+	testcluster.Eventually(t, within, 50*time.Millisecond, func() (bool, string) {
+		var first totem.RingID
+		for i, g := range gs {
+			r, ms, synced := g.view()
+			if !synced || fmt.Sprint(ms) != fmt.Sprint(want) {
+				return false, fmt.Sprintf("node %d: ring %s members %v synced %v (want %v)", g.id, r, ms, synced, want)
+			}
+			if i == 0 {
+				first = r
+			} else if r != first {
+				return false, fmt.Sprintf("node %d on ring %s, node %d on %s", gs[0].id, first, g.id, r)
+			}
+		}
+		ring = first
+		return true, ""
+	})
+	return ring
+}
+
+func ids(n int) []uint32 {
+	var out []uint32
+	for i := 1; i <= n; i++ {
+		out = append(out, uint32(i))
+	}
+	return out
+}
+
+func dumpLogs(t *testing.T, gs []*goNode) {
+	t.Helper()
+	if !t.Failed() {
+		return
+	}
+	for _, g := range gs {
+		if g != nil {
+			t.Logf("node %d log:\n%s", g.id, g.logText())
+		}
+	}
+}
+
+// TestGoRingForms: 3 and 5 Go nodes form one ring over udpu and udp, finish
+// service synchronisation, agree on quorum, and log membership as corosync.
+func TestGoRingForms(t *testing.T) {
+	for _, tc := range []struct {
+		nodes int
+		mode  transport.Mode
+	}{{3, transport.UDPU}, {3, transport.UDP}, {5, transport.UDPU}, {5, transport.UDP}} {
+		t.Run(fmt.Sprintf("%d-%s", tc.nodes, tc.mode), func(t *testing.T) {
+			cl := newCluster(t, tc.nodes)
+			var gs []*goNode
+			defer func() { dumpLogs(t, gs) }()
+			for i := 1; i <= tc.nodes; i++ {
+				gs = append(gs, startGo(t, cl, i, tc.nodes, ringOpts{mode: tc.mode}))
+			}
+			waitRing(t, gs, ids(tc.nodes), 30*time.Second)
+			for _, g := range gs {
+				var quorate bool
+				_ = g.n.Do(func() { quorate = g.c.Quorate() })
+				if !quorate {
+					t.Errorf("node %d not quorate", g.id)
+				}
+				text := g.logText()
+				for _, want := range []string{
+					"[TOTEM ] A new membership (",
+					fmt.Sprintf("[QUORUM] Members[%d]: %s", tc.nodes, strings.Trim(fmt.Sprint(ids(tc.nodes)), "[]")),
+					"[QUORUM] This node is within the primary component and will provide service.",
+					"[MAIN  ] Completed service synchronization, ready to provide service.",
+				} {
+					if !strings.Contains(text, want) {
+						t.Errorf("node %d log lacks %q", g.id, want)
+					}
+				}
+				b, err := g.tn.ReadFile("/var/lib/corosync/ringid_" + fmt.Sprint(g.id))
+				if err != nil || len(b) != 8 {
+					t.Errorf("node %d: ringid file: %v (%d bytes)", g.id, err, len(b))
+				}
+			}
+		})
+	}
+}
