@@ -296,86 +296,160 @@ func TestRealDaemonKeys(t *testing.T) {
 	for name, text := range realDaemonCases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel() // each case has its own namespace and state directory
-			dir := t.TempDir()
-			text := strings.Replace(text, "totem {", "system {\n\tstate_dir: "+dir+"\n}\ntotem {", 1)
-			host, _ := os.Hostname()
-			text = strings.ReplaceAll(text, "HOSTNAME", host)
-			path := filepath.Join(dir, "corosync.conf")
-			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			ns := fmt.Sprintf("rmconf%d%s", os.Getpid(), strings.ReplaceAll(name, "-", ""))
-			if len(ns) > 60 {
-				ns = ns[:60]
-			}
-			if out, err := exec.Command(ipBin, "netns", "add", ns).CombinedOutput(); err != nil {
-				t.Fatalf("ip netns add: %v %s", err, out)
-			}
-			defer exec.Command(ipBin, "netns", "del", ns).Run()
-			if out, err := exec.Command(ipBin, "netns", "exec", ns, ipBin, "link", "set", "lo", "up").CombinedOutput(); err != nil {
-				t.Fatalf("lo up: %v %s", err, out)
-			}
-			var logb bytes.Buffer
-			// A private mount namespace with its own /run: corosync's lock
-			// file (/run/corosync.pid) is not per network namespace.
-			unshare := testenv.RequireBinary(t, "unshare")
-			cmd := exec.Command(ipBin, "netns", "exec", ns, unshare, "-m", "--propagation", "private",
-				"sh", "-c", `mount -t tmpfs tmpfs /run && exec "$0" -f -c "$1"`, corosync, path)
-			cmd.Stdout, cmd.Stderr = &logb, &logb
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan struct{})
-			go func() { cmd.Wait(); close(done) }()
-			defer func() {
-				cmd.Process.Signal(syscall.SIGTERM)
-				select {
-				case <-done:
-				case <-time.After(15 * time.Second):
-					cmd.Process.Kill()
-					<-done
-				}
-			}()
-			var dump string
-			for i := 0; i < 60; i++ {
-				select {
-				case <-done:
-					t.Fatalf("corosync exited:\n%s", logb.String())
-				default:
-				}
-				out, err := exec.Command(ipBin, "netns", "exec", ns, cmapctl).Output()
-				if err == nil && strings.Contains(string(out), "status (str) = joined") {
-					time.Sleep(500 * time.Millisecond)
-					out, err = exec.Command(ipBin, "netns", "exec", ns, cmapctl).Output()
-					if err == nil {
-						dump = string(out)
-						break
-					}
-				}
-				time.Sleep(250 * time.Millisecond)
-			}
-			if dump == "" {
-				t.Fatalf("corosync did not form a ring:\n%s", logb.String())
-			}
-			env := SystemEnv()
-			env.Addrs = []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")}
-			c, _, err := LoadBytes(path, []byte(text), env, Options{})
-			if err != nil {
-				t.Fatalf("Load: %v", err)
-			}
-			var want, got []string
-			for _, l := range strings.Split(strings.TrimRight(dump, "\n"), "\n") {
-				key, _, _ := strings.Cut(l, " (")
-				if !excluded(key) {
-					want = append(want, l)
-				}
-			}
-			for _, kv := range c.Keys() {
-				got = append(got, kv.String())
-			}
-			if d := lineDiff(got, want); d != "" {
-				t.Errorf("key tree differs (-ours +corosync):\n%s", d)
-			}
+			compareWithDaemon(t, name, text, corosync, cmapctl, ipBin)
 		})
 	}
+}
+
+// compareWithDaemon runs text as a one-node cluster in a fresh namespace and
+// compares the daemon's cmap with Config.Keys.
+func compareWithDaemon(t *testing.T, name, text, corosync, cmapctl, ipBin string) {
+	if !daemonKeys(t, name, text, corosync, cmapctl, ipBin, true) {
+		t.Fatal("corosync did not form a ring")
+	}
+}
+
+// daemonKeys starts the daemon and compares keys; it reports false when the
+// daemon did not come up, which fails the test only when strict.
+func daemonKeys(t *testing.T, name, text, corosync, cmapctl, ipBin string, strict bool) bool {
+	dir := t.TempDir()
+	text = strings.Replace(text, "totem {", "system {\n\tstate_dir: "+dir+"\n}\ntotem {", 1)
+	host, _ := os.Hostname()
+	text = strings.ReplaceAll(text, "HOSTNAME", host)
+	path := filepath.Join(dir, "corosync.conf")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ns := fmt.Sprintf("rmconf%d%s", os.Getpid(), strings.ReplaceAll(name, "-", ""))
+	if len(ns) > 60 {
+		ns = ns[:60]
+	}
+	if out, err := exec.Command(ipBin, "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v %s", err, out)
+	}
+	defer exec.Command(ipBin, "netns", "del", ns).Run()
+	if out, err := exec.Command(ipBin, "netns", "exec", ns, ipBin, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("lo up: %v %s", err, out)
+	}
+	var logb bytes.Buffer
+	// A private mount namespace with its own /run: corosync's lock
+	// file (/run/corosync.pid) is not per network namespace.
+	unshare := testenv.RequireBinary(t, "unshare")
+	cmd := exec.Command(ipBin, "netns", "exec", ns, unshare, "-m", "--propagation", "private",
+		"sh", "-c", `mount -t tmpfs tmpfs /run && exec "$0" -f -c "$1"`, corosync, path)
+	cmd.Stdout, cmd.Stderr = &logb, &logb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}()
+	var dump string
+	for i := 0; i < 60; i++ {
+		select {
+		case <-done:
+			t.Fatalf("corosync exited:\n%s", logb.String())
+		default:
+		}
+		out, err := exec.Command(ipBin, "netns", "exec", ns, cmapctl).Output()
+		if err == nil && strings.Contains(string(out), "status (str) = joined") {
+			time.Sleep(500 * time.Millisecond)
+			out, err = exec.Command(ipBin, "netns", "exec", ns, cmapctl).Output()
+			if err == nil {
+				dump = string(out)
+				break
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if dump == "" {
+		if strict {
+			t.Fatalf("corosync did not form a ring:\n%s", logb.String())
+		}
+		return false
+	}
+	env := SystemEnv()
+	env.Addrs = []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")}
+	c, _, err := LoadBytes(path, []byte(text), env, Options{})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	var want, got []string
+	for _, l := range strings.Split(strings.TrimRight(dump, "\n"), "\n") {
+		key, _, _ := strings.Cut(l, " (")
+		if !excluded(key) {
+			want = append(want, l)
+		}
+	}
+	for _, kv := range c.Keys() {
+		got = append(got, kv.String())
+	}
+	if d := lineDiff(got, want); d != "" {
+		t.Errorf("key tree differs (-ours +corosync):\n%s", d)
+	}
+	return true
+}
+
+// TestRealDaemonMutants runs mutated valid configurations (node 1 moved to
+// 127.0.0.1) that `corosync -t` accepts as real one-node clusters and
+// compares the key trees. RINGMASTER_DAEMON_MUTANTS sets how many (default 4).
+func TestRealDaemonMutants(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real corosync daemons")
+	}
+	testenv.RequireRoot(t)
+	corosync := testenv.RequireBinary(t, "corosync")
+	cmapctl := testenv.RequireBinary(t, "corosync-cmapctl")
+	ipBin := testenv.RequireBinary(t, "ip")
+	n := 4
+	if s := os.Getenv("RINGMASTER_DAEMON_MUTANTS"); s != "" {
+		fmt.Sscan(s, &n)
+	}
+	var seeds []string
+	names, _ := filepath.Glob(testenv.Shared(t, "conformance", "corosync", "configs", "*.conf"))
+	for _, p := range names {
+		if _, err := os.Stat(strings.Replace(strings.Replace(p, "configs", "expected", 1), ".conf", ".cmapctl", 1)); err != nil {
+			continue
+		}
+		b, _ := os.ReadFile(p)
+		s := strings.ReplaceAll(string(b), "192.0.2.1\n", "127.0.0.1\n")
+		s = strings.ReplaceAll(s, "192.0.2.1\r\n", "127.0.0.1\r\n")
+		s = strings.ReplaceAll(s, "node01", "127.0.0.1")
+		s = strings.ReplaceAll(s, "/var/log/corosync/corosync.log", "/dev/null")
+		seeds = append(seeds, s)
+	}
+	for _, s := range realDaemonCases {
+		seeds = append(seeds, s)
+	}
+	dir := t.TempDir()
+	r := &lcg{s: 7}
+	tried, compared := 0, 0
+	for compared < n && tried < 20*n {
+		tried++
+		text := mutate(r, seeds[r.intn(len(seeds))])
+		path := filepath.Join(dir, "t.conf")
+		os.WriteFile(path, []byte(strings.Replace(text, "totem {", "system {\n\tstate_dir: "+dir+"\n}\ntotem {", 1)), 0o644)
+		if exec.Command(corosync, "-t", "-c", path).Run() != nil {
+			continue
+		}
+		name := fmt.Sprintf("m%d", tried)
+		ok := t.Run(name, func(t *testing.T) {
+			if !daemonKeys(t, name, text, corosync, cmapctl, ipBin, false) {
+				t.Logf("no ring formed; not compared")
+			}
+		})
+		if !ok {
+			t.Logf("mutant %s:\n%s", name, text)
+		}
+		compared++
+	}
+	t.Logf("daemon mutants compared: %d (of %d generated)", compared, tried)
 }
