@@ -47,6 +47,16 @@ var steps = [][]string{
 	{"cibadmin", "-Q", "--xpath", "//rsc_location", "-e"},
 	{"cibadmin", "-Q", "--scope", "nodes"},
 	{"crm_resource", "--list"},
+	{"crm_resource", "--ban", "-r", "d1", "-N", "node01"},
+	{"cibadmin", "-Q", "-o", "constraints"},
+	{"crm_resource", "--clear", "-r", "d1"},
+	{"crm_resource", "-r", "d1", "--meta", "-p", "target-role", "-v", "Stopped"},
+	{"crm_resource", "-r", "d1", "--set-parameter", "fake", "-v", "1"},
+	{"crm_resource", "-r", "d1", "--get-parameter", "fake"},
+	{"crm_attribute", "-N", "node01", "-n", "standby", "-v", "on", "-l", "forever"},
+	{"crm_attribute", "-N", "node01", "-n", "standby", "-G", "-l", "forever"},
+	{"crm_verify", "-L"},
+	{"crm_simulate", "-L", "-S"},
 	{"cibadmin", "--delete", "-X", `<rsc_location id="l1"/>`},
 	{"cibadmin", "--delete-all", "--xpath", "//nvpair", "--force"},
 	{"cibadmin", "--create", "-o", "resources", "-X", `<primitive id="bad"/>`},
@@ -59,7 +69,7 @@ func TestRealToolsAgainstOurCIBManager(t *testing.T) {
 		t.Skip("starts daemons in network namespaces")
 	}
 	testenv.RequireRoot(t)
-	for _, b := range []string{"cibadmin", "crm_attribute", "crm_resource"} {
+	for _, b := range []string{"cibadmin", "crm_attribute", "crm_resource", "crm_verify", "crm_simulate"} {
 		testenv.RequireBinary(t, b)
 	}
 	bin := testenv.GoBinary(t, "pacemaker-based")
