@@ -18,8 +18,11 @@ import (
 type Manager struct {
 	Engine   *Engine
 	NodeName string // stamped as update-origin (cib_our_uname)
-	cib      *etree.Element
-	clients  map[string]*Client
+	// Status, when not OK, answers every operation (the CIB read at start
+	// did not validate: based's cib_status).
+	Status  Rc
+	cib     *etree.Element
+	clients map[string]*Client
 }
 
 // Notification classes a client may subscribe to (cib_notify_*).
@@ -172,6 +175,10 @@ func (m *Manager) process(c *Client, reqID int32, req *etree.Element) Effects {
 
 	var eff Effects
 	var res Result
+	if m.Status != OK && op != OpPing && op != OpNoop {
+		res = Result{Rc: m.Status, Output: m.cib}
+		goto reply
+	}
 	switch op {
 	case OpModify, OpCreate, OpDelete, OpReplace, OpErase, OpBump, OpUpgrade, OpApplyDiff, OpQuery:
 		if !c.Privileged && op != OpQuery {
@@ -224,6 +231,7 @@ func (m *Manager) process(c *Client, reqID int32, req *etree.Element) Effects {
 		}
 	}
 
+reply:
 	if opts&OptDiscardReply != 0 {
 		return eff
 	}

@@ -117,3 +117,13 @@ func FuzzManagerRequest(f *testing.F) {
 		m.Request("b", 1, flags, e)
 	})
 }
+
+func TestManagerInvalidCIBAnswersEverything(t *testing.T) {
+	m := newTestManager(t)
+	m.Status = ErrSchemaValidation
+	m.Connect("c", "root", true)
+	eff := m.Request("c", 1, 0x200, req(t, `<cib_command t="cib" cib_op="cib_query" cib_callid="1" cib_callopt="4096"/>`))
+	if len(eff.Send) != 1 || AttrOr(eff.Send[0].XML, "cib_rc", "") != "-203" || FirstChild(FirstChild(eff.Send[0].XML, "cib_calldata"), "cib") == nil {
+		t.Fatalf("%+v", eff.Send)
+	}
+}

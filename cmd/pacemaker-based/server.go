@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/beevik/etree"
+
 	"ringmaster/cib"
 	"ringmaster/internal/pcmkipc"
 	"ringmaster/ipc"
@@ -38,23 +40,45 @@ type daemon struct {
 	eventID atomic.Int32
 }
 
-func loadCIB(store *cib.Store, log *slog.Logger) (*etreeRoot, error) {
+// loadCIB follows based_io.c readCibXmlFile: the primary copy or the newest
+// good backup, else an empty configuration (a later write over an unusable
+// file is refused by the store, so nothing on disk is lost); the status
+// section is always rebuilt; missing version fields default to 0 and
+// dc-uuid is dropped. A CIB that does not validate is kept but every
+// request is answered with the validation error (cib_status).
+func loadCIB(store *cib.Store, eng *cib.Engine, log *slog.Logger) (*etree.Element, cib.Rc) {
 	root, from, err := store.Load()
 	switch {
 	case errors.Is(err, cib.ErrNoCIB):
 		log.Info("no CIB on disk, starting with an empty one", "dir", store.Dir)
-		return &etreeRoot{cib.EmptyCIB(0)}, nil
+		return cib.EmptyCIB(0), cib.OK
 	case err != nil:
-		return nil, err
+		log.Warn("primary configuration and backups unusable, continuing with an empty configuration", "err", err)
+		return cib.EmptyCIB(0), cib.OK
 	}
 	log.Info("read cluster configuration", "file", from,
 		"version", cib.AttrOr(root, "admin_epoch", "0")+"."+cib.AttrOr(root, "epoch", "0")+"."+cib.AttrOr(root, "num_updates", "0"))
-	// The status section is rebuilt by the cluster, never read from disk.
 	if st := cib.FirstChild(root, "status"); st != nil {
 		root.RemoveChild(st)
 	}
 	root.CreateElement("status")
-	return &etreeRoot{root}, nil
+	for _, f := range []string{"admin_epoch", "epoch", "num_updates"} {
+		if _, ok := cib.Attr(root, f); !ok {
+			cib.SetAttr(root, f, "0")
+		}
+	}
+	cib.RemoveAttr(root, "dc-uuid")
+	if err := cib.CheckStructure(root); err != nil {
+		log.Error("CIB does not validate", "err", err)
+		return root, cib.ErrSchemaValidation
+	}
+	if eng.Validate != nil {
+		if err := eng.Validate(root); err != nil {
+			log.Error("CIB does not validate", "err", err)
+			return root, cib.ErrSchemaValidation
+		}
+	}
+	return root, cib.OK
 }
 
 func run(ctx context.Context, cfg config) error {
@@ -71,13 +95,12 @@ func run(ctx context.Context, cfg config) error {
 		gid, _ := strconv.Atoi(u.Gid)
 		store.Chown = &[2]int{uid, gid}
 	}
-	initial, err := loadCIB(store, cfg.log)
-	if err != nil {
-		return fmt.Errorf("cannot start: %w", err)
-	}
+	initial, status := loadCIB(store, eng, cfg.log)
+	mgr := cib.NewManager(eng, cfg.nodeName, initial)
+	mgr.Status = status
 	d := &daemon{
 		cfg:   cfg,
-		mgr:   cib.NewManager(eng, cfg.nodeName, initial.Element),
+		mgr:   mgr,
 		store: store,
 		conns: map[string]*ipc.Conn{},
 		ids:   map[*ipc.Conn]string{},

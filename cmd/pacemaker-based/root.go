@@ -1,5 +1,0 @@
-package main
-
-import "github.com/beevik/etree"
-
-type etreeRoot struct{ *etree.Element }
