@@ -14,6 +14,14 @@ type Context struct {
 	// of that location at Now (see ParseDateTime).
 	Now time.Time
 
+	// At, when defined, is the evaluation instant in Pacemaker's own
+	// representation and takes precedence over Now, which then only
+	// stands for the process clock and zone when dates in rules are
+	// parsed. Tools that take a date argument (crm_rule -d, crm_simulate
+	// -t) parse it with ParseDateTime and put it here, which keeps its
+	// fields and offset exactly as upstream holds them.
+	At Time
+
 	// NodeAttrs are the attributes of the node the rule is evaluated for,
 	// including the built-in ones the caller must fill in (#uname, #id,
 	// #kind, #is_dc, #cluster-name, #site-name; see NodeBuiltins). A nil

@@ -54,7 +54,11 @@ func newEval(ctx *Context) *evaluator {
 	if ctx == nil {
 		ctx = &Context{}
 	}
-	return &evaluator{ctx: ctx, now: FromTime(ctx.Now)}
+	now := ctx.At
+	if !now.IsDefined() {
+		now = FromTime(ctx.Now)
+	}
+	return &evaluator{ctx: ctx, now: now}
 }
 
 func (e *evaluator) problem(format string, args ...any) {
