@@ -167,7 +167,8 @@ type Config struct {
 	// configuration (printed by `corosync -t` when logging.debug is on).
 	Debug []LogLine
 
-	lines map[string]int
+	lines      map[string]int
+	timerInput TimerInput
 }
 
 // KeyLine returns the line of the file that set a configuration key
@@ -244,6 +245,7 @@ func LoadBytes(path string, data []byte, env *Env, opt Options) (*Config, []Warn
 			File: path, Key: e.key, Line: fl.lines[e.key]}
 	}
 	c.lines = fl.lines
+	c.timerInput = r.timerInput
 	if p, ok := m.Uint32("nodelist.local_node_pos"); ok {
 		c.LocalNodePos = int(p)
 	}

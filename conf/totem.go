@@ -282,6 +282,7 @@ type totemReader struct {
 	authkey     string // default key path
 	debug       []LogLine
 	memberCount [MaxLinks]int
+	timerInput  TimerInput
 }
 
 const (
@@ -991,7 +992,8 @@ func (r *totemReader) volatileRead() {
 			set[n] = v
 		}
 	}
-	tm := DeriveTimers(Defaults3, TimerInput{Set: set, Members: r.memberCount[0]})
+	r.timerInput = TimerInput{Set: set, Members: r.memberCount[0]}
+	tm := DeriveTimers(Defaults3, r.timerInput)
 	tm.KnetCompressionLevel = 0
 	if v, ok := m.Get("totem.knet_compression_level"); ok && v.Type == TypeI32 {
 		u, _ := v.AsUint()
@@ -1290,5 +1292,17 @@ func DefaultTimers() Timers {
 	t := DeriveTimers(Defaults3, TimerInput{Members: 2})
 	t.KnetCompressionModel = "none"
 	t.BlockUnlistedIPs = 1
+	return t
+}
+
+// Timers2 returns the timers corosync 2.x would run with for the same file
+// and membership: the 3.x derivation with 2.x's 1000 ms default token (and
+// no token_warning), for a node talking to 2.x peers.
+func (c *Config) Timers2() Timers {
+	t := DeriveTimers(Defaults2, c.timerInput)
+	t.TokenWarning = 0
+	t.KnetCompressionModel = c.Totem.KnetCompressionModel
+	t.BlockUnlistedIPs = c.Totem.BlockUnlistedIPs
+	t.CancelTokenHoldOnRetransmit = c.Totem.CancelTokenHoldOnRetransmit
 	return t
 }
