@@ -345,3 +345,34 @@ func runCorosyncT(t *testing.T, real, dir string, names []string) ([]string, []i
 	wg.Wait()
 	return outs, codes
 }
+
+// TestDifferentialUIDGIDDir checks uidgid.d beside the file: its entries are
+// parsed with the uidgid-only rules, errors name the entry file.
+func TestDifferentialUIDGIDDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real corosync -t")
+	}
+	real := testenv.RequireBinary(t, "corosync")
+	cases := map[string]string{
+		"good":       "uidgid {\n uid: root\n gid: 0\n}\n",
+		"bad-item":   "uidgid {\n user: root\n}\n",
+		"bad-sect":   "other {\n uid: 0\n}\n",
+		"bad-syntax": "uidgid {\n uid 0\n}\n",
+		"no-user":    "uidgid {\n uid: no-such-user-xyz\n}\n",
+	}
+	env := SystemEnv()
+	for name, entry := range cases {
+		dir := t.TempDir()
+		os.Mkdir(filepath.Join(dir, "uidgid.d"), 0o755)
+		os.WriteFile(filepath.Join(dir, "uidgid.d", "entry"), []byte(entry), 0o644)
+		conf := "totem {\n version: 2\n}\n"
+		path := filepath.Join(dir, "corosync.conf")
+		os.WriteFile(path, []byte(conf), 0o644)
+		outs, codes := runCorosyncT(t, real, dir, []string{"corosync"})
+		res := Test(path, []byte(conf), env, Options{})
+		got := maskTS(res.Format(time.Now()))
+		if got != maskTS(outs[0]) || res.ExitCode != codes[0] {
+			t.Errorf("%s: ours (exit %d):\n%s\ncorosync (exit %d):\n%s", name, res.ExitCode, got, codes[0], maskTS(outs[0]))
+		}
+	}
+}
