@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // DefaultPath is corosync's default configuration file.
@@ -190,11 +191,38 @@ func Load(path string, env *Env) (*Config, []Warning, error) {
 	if env != nil && env.ReadFile != nil {
 		read = env.ReadFile
 	}
-	data, err := read(path)
+	data, err := readConfigFile(read, path)
 	if err != nil {
-		return nil, nil, &Error{Stage: StageParse, Err: err, Msg: fmt.Sprintf("Can't read file %s: %s", path, strerror(err))}
+		return nil, nil, err
 	}
 	return LoadBytes(path, data, env, Options{})
+}
+
+// readConfigFile reads the file as coroparse does: a failing fopen is
+// "Can't read file PATH: REASON"; a directory opens fine and reads as empty.
+func readConfigFile(read func(string) ([]byte, error), path string) ([]byte, error) {
+	data, err := read(path)
+	if err != nil {
+		if errors.Is(err, syscall.EISDIR) {
+			return nil, nil
+		}
+		return nil, &Error{Stage: StageParse, Err: err, Msg: fmt.Sprintf("Can't read file %s: %s", path, strerror(err))}
+	}
+	return data, nil
+}
+
+// TestPath is Test for a file on disk (read through env), including
+// corosync's handling of an unreadable path.
+func TestPath(path string, env *Env, opt Options) TestOutput {
+	read := os.ReadFile
+	if env != nil && env.ReadFile != nil {
+		read = env.ReadFile
+	}
+	data, err := readConfigFile(read, path)
+	if err != nil {
+		return TestResult(nil, nil, err)
+	}
+	return Test(path, data, env, opt)
 }
 
 // LoadBytes is Load for a file already in memory; path is the name used in

@@ -376,3 +376,26 @@ func TestDifferentialUIDGIDDir(t *testing.T) {
 		}
 	}
 }
+
+// TestDifferentialPaths checks how the file itself is opened.
+func TestDifferentialPaths(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real corosync -t")
+	}
+	real := testenv.RequireBinary(t, "corosync")
+	env := SystemEnv()
+	for _, p := range []string{"/nonexistent/corosync.conf", "/etc", "/dev/null"} {
+		cmd := exec.Command(real, "-t", "-c", p)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		res := TestPath(p, env, Options{})
+		if got := maskTS(res.Format(time.Now())); got != maskTS(out.String()) || res.ExitCode != code {
+			t.Errorf("%s: ours (exit %d):\n%s\ncorosync (exit %d):\n%s", p, res.ExitCode, got, code, out.String())
+		}
+	}
+}
