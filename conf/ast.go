@@ -174,3 +174,9 @@ func (n *Node) lineEnding() string {
 	}
 	return "\n"
 }
+
+// Check loads the (possibly edited) file as Load would, so an editor can
+// refuse a change corosync would refuse before writing it.
+func (f *File) Check(env *Env, opt Options) (*Config, []Warning, error) {
+	return LoadBytes(f.Name, f.Format(), env, opt)
+}

@@ -327,3 +327,19 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("DefaultLogging %+v", l)
 	}
 }
+
+func TestFileCheck(t *testing.T) {
+	in := "totem {\n\tversion: 2\n\ttransport: udpu\n}\nnodelist {\n\tnode {\n\t\tring0_addr: 192.0.2.1\n\t\tnodeid: 1\n\t}\n}\n"
+	f, err := Parse("x.conf", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.Check(testEnv(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f.Section("totem").Set("token", "soon")
+	_, _, err = f.Check(testEnv(), Options{})
+	if err == nil || err.Error() != `parser error: x.conf:4: Value of key "totem.token" is expected to be integer in range (0..4294967295), but "soon" was given` {
+		t.Fatalf("got %v", err)
+	}
+}
