@@ -117,6 +117,8 @@ var diffCases = map[string]string{
 	"udp-v6-mcast":        "totem {\n version: 2\n transport: udp\n ip_version: ipv6\n cluster_name: six\n}\nlogging {\n debug: on\n}\nnodelist {\n node {\n  ring0_addr: ::1\n  nodeid: 1\n }\n}\n",
 	"inet-aton-forms":     "totem {\n version: 2\n transport: udpu\n}\nlogging {\n debug: on\n}\nnodelist {\n node {\n  ring0_addr: 127.1\n  nodeid: 1\n }\n node {\n  ring0_addr: 0x7f.0.0.2\n  nodeid: 2\n }\n node {\n  ring0_addr: 0177.0.0.3\n  nodeid: 3\n }\n}\n",
 	"hostname-alias":      "totem {\n version: 2\n}\nnodelist {\n node {\n  ring0_addr: 198.51.100.1\n  name: runsc\n  nodeid: 1\n }\n}\n",
+	"members-ignored":     "totem {\n version: 2\n transport: udpu\n nodeid: 4\n interface {\n  bindnetaddr: 127.0.0.1\n  member {\n   memberaddr: 127.0.0.1\n  }\n }\n}\nnodelist {\n node {\n  ring0_addr: 127.0.0.1\n  nodeid: 1\n }\n}\n",
+	"members-only-udpu":   "totem {\n version: 2\n transport: udpu\n interface {\n  bindnetaddr: 127.0.0.1\n  member {\n   memberaddr: 127.0.0.1\n  }\n  member {\n   memberaddr: 198.51.100.1\n  }\n }\n}\nlogging {\n debug: on\n}\n",
 	"name-match-host":     "totem {\n version: 2\n}\nnodelist {\n node {\n  ring0_addr: 198.51.100.9\n  name: localhost\n  nodeid: 1\n }\n}\n",
 	"logging-debug-bad":   "logging {\n debug: maybe\n}\n",
 	"logging-ts-bad":      "logging {\n timestamp: always\n}\n",
