@@ -20,9 +20,17 @@ type Manager struct {
 	NodeName string // stamped as update-origin (cib_our_uname)
 	// Status, when not OK, answers every operation (the CIB read at start
 	// did not validate: based's cib_status).
-	Status  Rc
+	Status Rc
+	// Cluster makes modifying requests go through the cluster (CPG) in
+	// agreed order instead of applying them at once; Primary is set by the
+	// controller (cib_master/cib_slave) on the DC. See cluster.go.
+	Cluster bool
+	Primary bool
 	cib     *etree.Element
 	clients map[string]*Client
+	pending map[pendingKey]pendingCall
+	changed bool // a change since the last ping
+	pingID  int
 }
 
 // Notification classes a client may subscribe to (cib_notify_*).
@@ -66,6 +74,7 @@ type Message struct {
 type Effects struct {
 	Persist *etree.Element // new CIB to write to disk (configuration changed)
 	Send    []Message
+	CPG     []PeerMessage // to the cib CPG group, after Persist
 }
 
 // Pacemaker IPC send flags as they appear on the wire (crm_ipc_flags).
@@ -80,7 +89,7 @@ func NewManager(eng *Engine, nodeName string, initial *etree.Element) *Manager {
 	if FirstChild(initial, "status") == nil {
 		initial.CreateElement("status")
 	}
-	return &Manager{Engine: eng, NodeName: nodeName, cib: initial, clients: map[string]*Client{}}
+	return &Manager{Engine: eng, NodeName: nodeName, cib: initial, clients: map[string]*Client{}, pending: map[pendingKey]pendingCall{}}
 }
 
 // CIB returns the current CIB (read only for callers).
@@ -149,9 +158,9 @@ func effectiveUser(c *Client, requested string) string {
 	return c.User
 }
 
-func (m *Manager) process(c *Client, reqID int32, req *etree.Element) Effects {
+// requestData extracts the operation input as cib_op_prepare does.
+func requestData(req *etree.Element) *etree.Element {
 	op := AttrOr(req, "cib_op", "")
-	callID := AttrOr(req, "cib_callid", "")
 	opts := CallOpt(uint32(AttrInt(req, "cib_callopt", 0)))
 	section := AttrOr(req, "cib_section", "")
 	var data *etree.Element
@@ -172,25 +181,67 @@ func (m *Manager) process(c *Client, reqID int32, req *etree.Element) Effects {
 			data = kids[0]
 		}
 	}
+	return data
+}
 
+// modifies is cib_op_modifies for the operations we forward.
+func modifies(op string) bool {
+	switch op {
+	case OpModify, OpCreate, OpDelete, OpReplace, OpErase, OpBump, OpUpgrade, OpApplyDiff:
+		return true
+	}
+	return false
+}
+
+func (m *Manager) process(c *Client, reqID int32, req *etree.Element) Effects {
+	op := AttrOr(req, "cib_op", "")
+	opts := CallOpt(uint32(AttrInt(req, "cib_callopt", 0)))
+	if m.Status == OK && m.Cluster && modifies(op) && c.Privileged {
+		return m.forward(c, reqID, req)
+	}
+	if m.Cluster && op == OpSync && m.Status == OK {
+		// The DC's controller asks its own CIB to push the CIB to all.
+		eff := Effects{CPG: []PeerMessage{{XML: m.syncCopy(req, c.ID, c.Name, m.NodeName)}}}
+		res := Result{Rc: OK}
+		eff.Send = append(eff.Send, m.reply(c.ID, reqID, req, opts, res))
+		return eff
+	}
+	user := effectiveUser(c, AttrOr(req, "cib_user", ""))
 	var eff Effects
 	var res Result
-	if m.Status != OK && op != OpPing && op != OpNoop {
+	switch {
+	case m.Status != OK && op != OpPing && op != OpNoop:
 		res = Result{Rc: m.Status, Output: m.cib}
-		goto reply
+	case !c.Privileged && modifies(op):
+		res = Result{Rc: EACCES}
+	default:
+		res, eff = m.apply(req, user, m.NodeName, c.Name, false)
 	}
+	if opts&OptDiscardReply == 0 {
+		eff.Send = append(eff.Send, m.reply(c.ID, reqID, req, opts, res))
+	}
+	return eff
+}
+
+// apply performs one operation on the CIB and collects notifications and
+// the CIB to persist (cib_process_command). global marks a peer's full
+// replace (cib_update="true"): the version it carries is taken as is.
+func (m *Manager) apply(req *etree.Element, user, origin, clientName string, global bool) (Result, Effects) {
+	var eff Effects
+	var res Result
+	op := AttrOr(req, "cib_op", "")
+	opts := CallOpt(uint32(AttrInt(req, "cib_callopt", 0)))
+	data := requestData(req)
 	switch op {
 	case OpModify, OpCreate, OpDelete, OpReplace, OpErase, OpBump, OpUpgrade, OpApplyDiff, OpQuery:
-		if !c.Privileged && op != OpQuery {
-			res = Result{Rc: EACCES}
-			break
-		}
 		r := Request{
-			Op: op, Section: section, Options: opts, Data: data,
-			User:       effectiveUser(c, AttrOr(req, "cib_user", "")),
-			Origin:     m.NodeName,
-			ClientName: c.Name,
+			Op: op, Section: AttrOr(req, "cib_section", ""), Options: opts, Data: data,
+			User:       user,
+			Origin:     origin,
+			ClientName: clientName,
 			SchemaMax:  AttrOr(req, "cib_schema_max", ""),
+			Digest:     AttrOr(req, "digest", ""),
+			Global:     global,
 		}
 		res = m.Engine.Perform(m.cib, r)
 		if op == OpUpgrade && res.Rc == OK && res.CIB == nil {
@@ -200,7 +251,13 @@ func (m *Manager) process(c *Client, reqID int32, req *etree.Element) Effects {
 		if res.Rc == ErrSchemaValidation && res.Invalid != nil {
 			res.Output = res.Invalid
 		}
-	case OpNoop, OpIsPrimary, OpPrimary, OpSecondary, OpSync, OpSyncOne, OpShutdown:
+	case OpNoop, OpIsPrimary, OpSync, OpSyncOne, OpShutdown:
+		res = Result{Rc: OK}
+	case OpPrimary:
+		m.Primary = true
+		res = Result{Rc: OK}
+	case OpSecondary:
+		m.Primary = false
 		res = Result{Rc: OK}
 	case OpPing:
 		ping := etree.NewElement("ping")
@@ -213,10 +270,10 @@ func (m *Manager) process(c *Client, reqID int32, req *etree.Element) Effects {
 	default:
 		res = Result{Rc: EINVAL}
 	}
-
 	if res.Rc == OK && res.CIB != nil {
 		old := m.cib
 		m.cib = res.CIB
+		m.changed = true
 		if FirstChild(m.cib, "status") == nil {
 			m.cib.CreateElement("status")
 		}
@@ -230,32 +287,30 @@ func (m *Manager) process(c *Client, reqID int32, req *etree.Element) Effects {
 			eff.Send = append(eff.Send, m.replaceNotify(old, res)...)
 		}
 	}
+	return res, eff
+}
 
-reply:
-	if opts&OptDiscardReply != 0 {
-		return eff
-	}
+// reply builds the cib-reply for a client: the response to its request when
+// it called synchronously, an event otherwise.
+func (m *Manager) reply(clientID string, reqID int32, req *etree.Element, opts CallOpt, res Result) Message {
 	reply := etree.NewElement("cib-reply")
 	SetAttr(reply, "t", "cib")
-	SetAttr(reply, "cib_op", op)
-	SetAttr(reply, "cib_callid", callID)
-	SetAttr(reply, "cib_clientid", c.ID)
+	SetAttr(reply, "cib_op", AttrOr(req, "cib_op", ""))
+	SetAttr(reply, "cib_callid", AttrOr(req, "cib_callid", ""))
+	SetAttr(reply, "cib_clientid", clientID)
 	SetAttr(reply, "cib_callopt", strconv.FormatInt(int64(int32(opts)), 10))
 	SetAttr(reply, "cib_rc", strconv.Itoa(int(res.Rc)))
 	if res.Output != nil {
 		cd := reply.CreateElement("cib_calldata")
 		cd.AddChild(res.Output.Copy())
 	}
-	msg := Message{ClientID: c.ID, XML: reply}
+	msg := Message{ClientID: clientID, XML: reply}
 	if opts&OptSyncCall != 0 {
 		msg.ReqID, msg.Flags = reqID, ipcServerFree
 	} else {
 		msg.Event, msg.Flags = true, ipcServerEvent|ipcServerFree
 	}
-	// The requester's reply goes before the notifications it caused? No:
-	// Pacemaker notifies during processing and replies afterwards.
-	eff.Send = append(eff.Send, msg)
-	return eff
+	return msg
 }
 
 // notify builds a notification for every subscribed client (do_cib_notify).

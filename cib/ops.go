@@ -72,6 +72,7 @@ type Request struct {
 	ClientName string // cib_clientname: stamped in update-client
 	SchemaMax  string // cib_schema_max for upgrade
 	Digest     string // digest of a full replace, checked when set
+	Global     bool   // a peer's full replace: versions are not managed
 
 	quiet map[*etree.Element]bool // elements copied in whole by the operation
 }
@@ -193,7 +194,7 @@ func (e *Engine) Perform(current *etree.Element, req Request) Result {
 	}
 
 	_, ch := createPatchset(current, scratch, cr)
-	if ch.Any {
+	if ch.Any && !req.Global {
 		if ch.Config {
 			SetAttr(scratch, "num_updates", "0")
 			SetAttr(scratch, "epoch", itoa(AttrInt(scratch, "epoch", 0)+1))
