@@ -27,6 +27,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,6 +94,9 @@ type Config struct {
 	Transport Transport
 	// StateDir holds ringid_<nodeid>; "" keeps the ring seq in memory only.
 	StateDir string
+	// Addrs are the members' ring0 addresses; 2.x framing needs them to
+	// write totem_ip_address fields (see addr2x.go).
+	Addrs    map[wire.NodeID]netip.Addr
 	Services []Entry
 	Log      Logf
 	Hooks    Hooks
@@ -352,15 +356,17 @@ func (n *Node) deadline() (time.Duration, bool) {
 // configured without a framing hand up raw bytes, which are decoded here.
 // Undecodable datagrams are dropped and counted.
 func (n *Node) decode(p *transport.Packet) bool {
-	if p.Msg != nil {
-		return true
+	if p.Msg == nil {
+		m, err := wire.Decode(p.Data, n.cfg.Framing)
+		if err != nil {
+			n.stats.RxDecodeErrors++
+			return false
+		}
+		p.Msg = m
 	}
-	m, err := wire.Decode(p.Data, n.cfg.Framing)
-	if err != nil {
-		n.stats.RxDecodeErrors++
-		return false
+	if n.cfg.Framing == wire.V2 {
+		stripMsg(p.Msg)
 	}
-	p.Msg = m
 	return true
 }
 
@@ -421,7 +427,11 @@ func (n *Node) drainSRP() {
 		}
 		for _, p := range rd.Packets {
 			n.stats.TxPackets++
-			if err := n.cfg.Transport.SendMsg(p.To, p.Msg, p.Flush); err != nil {
+			msg := p.Msg
+			if n.cfg.Framing == wire.V2 {
+				msg = addrBook(n.cfg.Addrs).fill(msg)
+			}
+			if err := n.cfg.Transport.SendMsg(p.To, msg, p.Flush); err != nil {
 				n.stats.TxErrors++
 				n.log("TOTEM", corolog.Debug, "send %s: %v", p.Msg.Type(), err)
 			}
@@ -572,6 +582,9 @@ func (n *Node) drainSync() {
 // 3.x, 30 in 2.x), by encoding a token_hold_cancel and cutting the header.
 func (n *Node) ringBytes(r totem.RingID) []byte {
 	f := n.cfg.Framing
+	if f == wire.V2 {
+		r = addrBook(n.cfg.Addrs).ring(r)
+	}
 	b := wire.Encode(&wire.TokenHoldCancel{RingID: r}, f)
 	return b[f.HeaderSize():]
 }

@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -122,7 +123,7 @@ func startGo(t *testing.T, cl *testcluster.Cluster, i, count int, o ringOpts) *g
 	}
 	n, err := node.New(node.Config{
 		Totem: tc, Framing: o.framing, NetMTU: wire.NetMTU(orV3(o.framing), 1500, crypto),
-		Transport: g.tr, StateDir: tn.HostPath("/var/lib/corosync"),
+		Transport: g.tr, Addrs: node.AddrBook(ms), StateDir: tn.HostPath("/var/lib/corosync"),
 		Services: c.Entries(), Log: logf,
 		Hooks: node.Hooks{SyncCompleted: func(totem.RingID, []totem.NodeID) {
 			g.mu.Lock()
@@ -137,7 +138,11 @@ func startGo(t *testing.T, cl *testcluster.Cluster, i, count int, o ringOpts) *g
 	g.n, g.c = n, c
 	ctx, cancel := context.WithCancel(context.Background())
 	g.stop = cancel
-	go n.Run(ctx)
+	go func() {
+		if err := n.Run(ctx); err != nil {
+			logf("MAIN", corolog.Error, "node stopped: %v", err)
+		}
+	}()
 	t.Cleanup(g.kill)
 	return g
 }
@@ -374,4 +379,83 @@ func TestGoRingLossyCPG(t *testing.T) {
 	var st totem.Stats
 	_ = gs[0].n.Do(func() { _, st = gs[0].n.Stats() })
 	t.Logf("%d messages per node delivered identically under 10%% loss; node 1 retransmitted %d", sent, st.McastRtx)
+}
+
+// TestGoRing2xCrypto runs a Go-only ring in corosync 2.x framing with an
+// authkey (aes256 + sha1, the 2.x defaults), carries CPG traffic over it,
+// and checks that datagrams sealed with another key or not sealed at all are
+// dropped and counted without disturbing the ring.
+func TestGoRing2xCrypto(t *testing.T) {
+	const nodes = 3
+	cl := newCluster(t, nodes)
+	key := make([]byte, 128)
+	for i := range key {
+		key[i] = byte(i*7 + 3)
+	}
+	mk := func(k []byte) func() *wire.Crypto {
+		return func() *wire.Crypto {
+			c, err := wire.NewCrypto(wire.CipherAES256, wire.HashSHA1, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+	}
+	opts := ringOpts{mode: transport.UDPU, framing: wire.V2, crypto: mk(key), token: time.Second}
+	gs := make([]*goNode, nodes)
+	defer func() { dumpLogs(t, gs) }()
+	for i := 1; i <= nodes; i++ {
+		gs[i-1] = startGo(t, cl, i, nodes, opts)
+	}
+	ring := waitRing(t, gs, ids(nodes), 30*time.Second)
+	for _, g := range gs {
+		_ = g.n.Do(func() {
+			g.c.CPGJoin("crypt", 7)
+			g.c.CPGMcast("crypt", 7, []byte(fmt.Sprintf("hello from %d", g.id)))
+		})
+	}
+	testcluster.Eventually(t, 10*time.Second, 50*time.Millisecond, func() (bool, string) {
+		for _, g := range gs {
+			g.mu.Lock()
+			n := len(g.delivered["crypt"])
+			g.mu.Unlock()
+			if n != nodes {
+				return false, fmt.Sprintf("node %d delivered %d", g.id, n)
+			}
+		}
+		return true, ""
+	})
+	// Hostile traffic to node 2: a join sealed with the wrong key, a plain
+	// 3.x join, and noise.
+	wrong := mk(make([]byte, 128))()
+	join := &wire.Join{Header: wire.Header{NodeID: 9}, From: wire.NodeAddr(9), Proc: []wire.Addr{wire.NodeAddr(9)}, RingSeq: 99}
+	sealed, err := wrong.Seal(nil, wire.Encode(join, wire.V2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := gs[1].tr.Stats.DroppedCrypto.Load()
+	err = cl.Node(1).Do(func() error {
+		c, err := net.Dial("udp4", "192.0.2.2:5405")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		for _, b := range [][]byte{sealed, wire.Encode(join, wire.V3), []byte("noise"), make([]byte, 1500)} {
+			if _, err := c.Write(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testcluster.Eventually(t, 5*time.Second, 50*time.Millisecond, func() (bool, string) {
+		got := gs[1].tr.Stats.DroppedCrypto.Load() - before
+		return got >= 4, fmt.Sprintf("node 2 dropped %d hostile datagrams", got)
+	})
+	time.Sleep(500 * time.Millisecond)
+	if r := waitRing(t, gs, ids(nodes), 5*time.Second); r != ring {
+		t.Errorf("ring changed from %s to %s after hostile datagrams", ring, r)
+	}
 }
