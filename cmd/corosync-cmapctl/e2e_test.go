@@ -14,6 +14,22 @@ import (
 	"ringmaster/internal/testenv"
 )
 
+const execTimeout = 30 * time.Second
+
+// execIn and execSplitIn run a command in the node with a deadline, so that a
+// stuck client fails the test instead of hanging it.
+func execIn(n *testcluster.Node, argv ...string) (string, int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), execTimeout)
+	defer cancel()
+	return n.Exec(ctx, argv...)
+}
+
+func execSplitIn(n *testcluster.Node, argv ...string) (string, string, int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), execTimeout)
+	defer cancel()
+	return n.ExecSplit(ctx, argv...)
+}
+
 // TestAgainstRealCorosync runs the real corosync 3.1.7 in a network namespace node
 // and checks that our corosync-cmapctl prints what the real tool prints, for the
 // same commands, one after the other.
@@ -39,7 +55,7 @@ func TestAgainstRealCorosync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, rc, err := n.Exec(context.Background(), ours); err != nil || rc != 1 || out != string(notRunning) {
+	if out, rc, err := execIn(n, ours); err != nil || rc != 1 || out != string(notRunning) {
 		t.Errorf("not running: rc %d %v %q, want rc 1 %q", rc, err, out, notRunning)
 	}
 	p, err := n.Start("corosync", corosync, "-f")
@@ -55,7 +71,7 @@ func TestAgainstRealCorosync(t *testing.T) {
 	ctx := context.Background()
 	run := func(bin string, args ...string) (string, string, int) {
 		t.Helper()
-		o, e, rc, err := n.ExecSplit(ctx, append([]string{bin}, args...)...)
+		o, e, rc, err := execSplitIn(n, append([]string{bin}, args...)...)
 		if err != nil {
 			t.Fatalf("%s %q: %v", filepath.Base(bin), args, err)
 		}
