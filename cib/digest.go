@@ -1,6 +1,7 @@
 package cib
 
 import (
+	"bytes"
 	"crypto/md5"
 	"encoding/hex"
 
@@ -24,8 +25,8 @@ func DigestVersioned(root *etree.Element, featureSet string) string {
 	if featureSet == "" || CompareVersion("3.0.5", featureSet) > 0 {
 		return DigestOnDisk(root)
 	}
-	var b = new(bytesBuffer)
-	writeNode(&b.Buffer, root, false, 0, true)
+	var b bytes.Buffer
+	writeNode(&b, root, false, 0, true)
 	sum := md5.Sum(b.Bytes())
 	return hex.EncodeToString(sum[:])
 }

@@ -256,11 +256,15 @@ func Run(args []string, env Env) int {
 			input.CreateElement("status")
 		}
 	}
-	req := cib.Request{Op: action, Section: scope, Options: callOpts, Data: input, User: user}
 	if showAccess {
-		// Rendering ACL annotations is not implemented; query as the user.
-		req.User = user
+		// The annotated rendering (pcmk__acl_evaled_render with Pacemaker's
+		// access-render-2.xsl) is not implemented; say so rather than print
+		// something that looks like it.
+		fmt.Fprint(stderr, "Could not evaluate access per request ("+user+", error: Operation not supported)\n")
+		conn.Close()
+		return cib.ExitConfig
 	}
+	req := cib.Request{Op: action, Section: scope, Options: callOpts, Data: input, User: user}
 	res := conn.Perform(req)
 	exit := cib.ExitOK
 	switch {

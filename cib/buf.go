@@ -1,5 +1,0 @@
-package cib
-
-import "bytes"
-
-type bytesBuffer struct{ bytes.Buffer }
