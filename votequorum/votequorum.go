@@ -845,3 +845,20 @@ func MembersLog(members []uint32) []string {
 		}
 	}
 }
+
+// NodeStatus is one known node and its state, as the library's quorum
+// notification lists them (every node votequorum has heard of, by id).
+type NodeStatus struct {
+	ID    uint32
+	State NodeState
+}
+
+// NodeStates lists every known node except the quorum device, ordered by id
+// (cluster_members_list in votequorum_exec_send_quorum_notification).
+func (m *Machine) NodeStates() []NodeStatus {
+	out := make([]NodeStatus, 0, len(m.nodes))
+	for _, n := range m.nodes {
+		out = append(out, NodeStatus{ID: n.id, State: n.state})
+	}
+	return out
+}
