@@ -207,3 +207,24 @@ func TestForwardedRequestFormat(t *testing.T) {
 		t.Error("forwarded request carries cib_update (would switch peers to legacy mode)")
 	}
 }
+
+func FuzzDeliver(f *testing.F) {
+	f.Add(`<cib_command t="cib" cib_op="cib_modify" cib_callid="4" cib_callopt="1048832" cib_clientid="x" src="n2" cib_delegated_from="n1"><cib_calldata><primitive id="d1" description="z"/></cib_calldata></cib_command>`)
+	f.Add(`<copy cib_op="cib_replace" cib_update="true" digest="x"><cib_calldata><cib epoch="9"/></cib_calldata></copy>`)
+	f.Add(`<ping t="cib" cib_op="ping" cib_ping_id="1"/>`)
+	f.Add(`<cib-reply t="cib" cib_op="ping"><cib_calldata><ping_response digest="x" cib_ping_id="1"/></cib_calldata></cib-reply>`)
+	f.Add(`<cib_command t="cib" cib_op="cib_sync_one" cib_callid="1"/>`)
+	f.Fuzz(func(t *testing.T, s string) {
+		msg, err := ParseXMLString(s)
+		if err != nil {
+			return
+		}
+		root, _ := ParseXMLString(seedCIB)
+		m := NewManager(&Engine{}, "n1", root)
+		m.Cluster, m.Primary = true, true
+		m.Connect("x", "root", true)
+		m.Deliver("n2", msg)
+		m.Ping()
+		m.Deliver("n1", msg)
+	})
+}
