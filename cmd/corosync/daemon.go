@@ -190,8 +190,22 @@ func Run(o Options) int {
 			}
 		}
 	}()
+	// totem comes up before the service engines (corosync's main: totempg
+	// initialisation, then corosync_service_link_and_init).
+	ring, err := d.openRing()
+	if err != nil {
+		mainLog.Errorf("%v", err)
+		return exitError(mainLog, exitInitServices, "")
+	}
 	if err := d.loadEngines(ctx); err != nil {
 		mainLog.Errorf("%v", err)
+		ring.wait()
+		d.unloadEngines()
+		return exitError(mainLog, exitInitServices, "")
+	}
+	if err := d.startRing(ctx, ring); err != nil {
+		mainLog.Errorf("%v", err)
+		ring.wait()
 		d.unloadEngines()
 		return exitError(mainLog, exitInitServices, "")
 	}
@@ -200,6 +214,8 @@ func Run(o Options) int {
 	}
 	<-ctx.Done()
 	mainLog.Func("sig_exit_handler").Noticef("Node was shut down by a signal")
+	// The ring leaves (its leave message) before the engines go away.
+	ring.wait()
 	d.unloadEngines()
 	return exitError(mainLog, exitOK, "")
 }

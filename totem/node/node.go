@@ -74,7 +74,11 @@ type Entry struct {
 }
 
 // Logf writes one log line for a corosync subsystem (TOTEM, QUORUM, MAIN ...).
-type Logf func(subsys string, p corolog.Priority, format string, args ...any)
+// fn is the corosync C function that logs the same line (what
+// function_name: on prints), so that our lines read as corosync's. Lines
+// that have no exact corosync counterpart are logged at Trace, so that a
+// debug log holds only corosync's own lines.
+type Logf func(subsys, fn string, p corolog.Priority, format string, args ...any)
 
 // Hooks are called from the node goroutine; they must not block on the node.
 type Hooks struct {
@@ -168,7 +172,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, errors.New("node: no transport")
 	}
 	if cfg.Log == nil {
-		cfg.Log = func(string, corolog.Priority, string, ...any) {}
+		cfg.Log = func(string, string, corolog.Priority, string, ...any) {}
 	}
 	n := &Node{cfg: cfg, log: cfg.Log, svcs: map[int]Service{},
 		calls: make(chan func()), done: make(chan struct{}), stopOnce: make(chan struct{}, 1)}
@@ -208,12 +212,14 @@ func (noSync) SyncAbort()                       {}
 // node itself from the configuration change, in corosync's words.
 func (n *Node) srpLog(format string, args ...any) {
 	switch {
-	case strings.HasPrefix(format, "A processor failed"), strings.HasPrefix(format, "FAILED TO RECEIVE"):
-		n.log("TOTEM", corolog.Notice, format, args...)
+	case strings.HasPrefix(format, "A processor failed"):
+		n.log("TOTEM", "timer_function_orf_token_timeout", corolog.Notice, format, args...)
+	case strings.HasPrefix(format, "FAILED TO RECEIVE"):
+		n.log("TOTEM", "message_handler_orf_token", corolog.Notice, format, args...)
 	case strings.HasPrefix(format, "A new membership"), strings.HasPrefix(format, "Failed to receive the leave"):
 		// rendered by confChange
 	default:
-		n.log("TOTEM", corolog.Debug, format, args...)
+		n.log("TOTEM", "totemsrp", corolog.Trace, format, args...)
 	}
 }
 
@@ -256,7 +262,7 @@ func (n *Node) storeRingSeq(seq uint64) {
 	}
 	if err != nil {
 		n.stats.RingPersistErrors++
-		n.log("TOTEM", corolog.Warning, "Failed to store ring id to %s: %v", p, err)
+		n.log("TOTEM", "corosync_ring_id_store", corolog.Warning, "Failed to store ring id to %s: %v", p, err)
 	}
 }
 
@@ -410,7 +416,7 @@ func (n *Node) receive(p transport.Packet, recv <-chan transport.Packet) {
 // step feeds the SRP and acts on its output.
 func (n *Node) step(in totem.Input) {
 	if err := n.srp.Step(n.now(), in); err != nil {
-		n.log("TOTEM", corolog.Debug, "step %T: %v", in, err)
+		n.log("TOTEM", "totemsrp", corolog.Trace, "step %T: %v", in, err)
 	}
 	n.drainSRP()
 }
@@ -433,7 +439,7 @@ func (n *Node) drainSRP() {
 			}
 			if err := n.cfg.Transport.SendMsg(p.To, msg, p.Flush); err != nil {
 				n.stats.TxErrors++
-				n.log("TOTEM", corolog.Debug, "send %s: %v", p.Msg.Type(), err)
+				n.log("TOTEM", "totemudp", corolog.Trace, "send %s: %v", p.Msg.Type(), err)
 			}
 		}
 		events := rd.Events
@@ -463,7 +469,7 @@ func (n *Node) deliver(d totem.Deliver) {
 	msgs, err := n.asm.Deliver(uint32(d.From), d.Payload, false)
 	if err != nil {
 		n.stats.PgErrors++
-		n.log("TOTEM", corolog.Debug, "totempg: from %d: %v", d.From, err)
+		n.log("TOTEM", "totempg_deliver_fn", corolog.Trace, "totempg: from %d: %v", d.From, err)
 	}
 	for _, m := range msgs {
 		groups, body, err := pg.SplitGroups(m, false)
@@ -475,7 +481,7 @@ func (n *Node) deliver(d totem.Deliver) {
 		case pg.InGroup(groups, "sync"):
 			if err := n.sync.Deliver(uint32(d.From), body); err != nil {
 				n.stats.RxDeliverErrors++
-				n.log("SYNC", corolog.Debug, "%v", err)
+				n.log("SYNC", "sync_deliver_fn", corolog.Trace, "%v", err)
 			}
 			n.drainSync()
 		case pg.InGroup(groups, "a"):
@@ -490,7 +496,7 @@ func (n *Node) deliver(d totem.Deliver) {
 			}
 			if err := svc.Deliver(uint32(d.From), body, false); err != nil {
 				n.stats.RxDeliverErrors++
-				n.log("MAIN", corolog.Debug, "service %d: message from %d dropped: %v", id, d.From, err)
+				n.log("MAIN", "deliver_fn", corolog.Trace, "service %d: message from %d dropped: %v", id, d.From, err)
 			}
 		}
 	}
@@ -531,9 +537,9 @@ func (n *Node) confChange(c totem.ConfChange) {
 	if len(left) > 0 {
 		fmt.Fprintf(&b, " left:%s", idList(left))
 	}
-	n.log("TOTEM", corolog.Notice, "%s", b.String())
+	n.log("TOTEM", "memb_state_operational_enter", corolog.Notice, "%s", b.String())
 	if len(n.lastFail) > 0 {
-		n.log("TOTEM", corolog.Notice, "%s", failedLine(n.lastFail))
+		n.log("TOTEM", "memb_state_operational_enter", corolog.Notice, "%s", failedLine(n.lastFail))
 	}
 	n.lastLeft, n.lastFail = n.lastLeft[:0], n.lastFail[:0]
 	if n.cfg.Hooks.ConfChange != nil {
@@ -556,7 +562,7 @@ func (n *Node) drainSync() {
 		// sync's own (the BARRIER that follows them).
 		n.collectOutboxes()
 		for _, l := range rd.Logs {
-			n.log("SYNC", corolog.Debug, "%s", strings.TrimRight(l, "\n"))
+			n.log("SYNC", "sync", corolog.Trace, "%s", strings.TrimRight(l, "\n"))
 		}
 		for _, m := range rd.Messages {
 			n.queue("sync", m)
@@ -565,7 +571,7 @@ func (n *Node) drainSync() {
 			n.syncing = false
 			n.stats.SyncCompleted++
 			n.stats.LastSyncRing = n.ring
-			n.log("MAIN", corolog.Notice, "Completed service synchronization, ready to provide service.")
+			n.log("MAIN", "corosync_sync_completed", corolog.Notice, "Completed service synchronization, ready to provide service.")
 			if n.cfg.Hooks.SyncCompleted != nil {
 				n.cfg.Hooks.SyncCompleted(n.ring, append([]totem.NodeID(nil), n.members...))
 			}

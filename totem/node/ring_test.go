@@ -100,8 +100,8 @@ func startGo(t *testing.T, cl *testcluster.Cluster, i, count int, o ringOpts) *g
 		addrs[uint32(m.NodeID)] = m.Addr
 		nl = append(nl, votequorum.NodeVotes{ID: uint32(m.NodeID), Votes: 1})
 	}
-	logf := func(subsys string, p corolog.Priority, format string, args ...any) {
-		if p > corolog.Debug {
+	logf := func(subsys, _ string, p corolog.Priority, format string, args ...any) {
+		if p > corolog.Trace {
 			return
 		}
 		line := fmt.Sprintf("[%-6s] %s", subsys, fmt.Sprintf(format, args...))
@@ -140,7 +140,7 @@ func startGo(t *testing.T, cl *testcluster.Cluster, i, count int, o ringOpts) *g
 	g.stop = cancel
 	go func() {
 		if err := n.Run(ctx); err != nil {
-			logf("MAIN", corolog.Error, "node stopped: %v", err)
+			logf("MAIN", "", corolog.Error, "node stopped: %v", err)
 		}
 	}()
 	t.Cleanup(g.kill)

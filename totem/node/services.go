@@ -76,7 +76,7 @@ type CorosyncConfig struct {
 // Attach connects them to the node once it exists.
 func NewCorosync(cc CorosyncConfig) (*Corosync, error) {
 	if cc.Log == nil {
-		cc.Log = func(string, corolog.Priority, string, ...any) {}
+		cc.Log = func(string, string, corolog.Priority, string, ...any) {}
 	}
 	if cc.Cmap == nil {
 		cc.Cmap = cmap.NewService(nil, nil, cmap.ServiceOptions{})
@@ -162,11 +162,11 @@ func (s *cmapService) SyncProcess() bool {
 func (s *cmapService) SyncActivate() {
 	msg, isErr, shutdown := s.sync.Activate()
 	if msg != "" {
-		p := corolog.Debug
+		p := corolog.Trace
 		if isErr {
 			p = corolog.Error
 		}
-		s.c.log("CMAP", p, "%s", msg)
+		s.c.log("CMAP", "cmap_sync_activate", p, "%s", msg)
 	}
 	if shutdown && s.c.OnShutdown != nil {
 		s.c.OnShutdown(msg)
@@ -195,7 +195,7 @@ func (s *cpgService) drain() {
 	s.c.CPG.Advance()
 	s.out = append(s.out, rd.Messages...)
 	for _, l := range rd.Logs {
-		s.c.log("CPG", corolog.Debug, "%s", l)
+		s.c.log("CPG", "cpg", corolog.Trace, "%s", l)
 	}
 	if s.c.OnCPG != nil && (len(rd.Deliveries) > 0 || len(rd.ConfChgs) > 0 || rd.Totem != nil) {
 		rd.Messages, rd.Logs = nil, nil
@@ -272,7 +272,7 @@ func (s *quorumService) SyncInit(trans, members []uint32, _ []byte) {
 			continue
 		}
 		for _, l := range votequorum.MembersLog(part.ids) {
-			s.c.log("QUORUM", corolog.Notice, "Sync %s", strings.Replace(l, "Members", part.name, 1))
+			s.c.log("QUORUM", "log_view_list", corolog.Notice, "Sync %s", strings.Replace(l, "Members", part.name, 1))
 		}
 	}
 }
@@ -296,6 +296,7 @@ type vqService struct {
 	c       *Corosync
 	out     [][]byte
 	quorate bool
+	synced  bool
 }
 
 func (s *vqService) drain() {
@@ -304,10 +305,14 @@ func (s *vqService) drain() {
 	s.out = append(s.out, rd.Messages...)
 	for _, l := range rd.Logs {
 		p, ok := corolog.ParsePriority(l.Priority)
-		if !ok {
-			p = corolog.Debug
+		if !ok || p >= corolog.Debug {
+			p = corolog.Trace
 		}
-		s.c.log(l.Subsys, p, "%s", l.Text)
+		fn := "votequorum"
+		if strings.HasPrefix(l.Text, "Waiting for all cluster members") {
+			fn = "are_we_quorate"
+		}
+		s.c.log(l.Subsys, fn, p, "%s", l.Text)
 	}
 	if len(rd.Cmap) > 0 {
 		s.c.Cmap.Update(func(ic, _ *cmap.Store) {
@@ -323,13 +328,18 @@ func (s *vqService) drain() {
 	if q := rd.Quorum; q != nil {
 		// vsf_quorum.c quorum_api_set_quorum.
 		if s.quorate && !q.Quorate {
-			s.c.log("QUORUM", corolog.Notice, "This node is within the non-primary component and will NOT provide any services.")
+			s.c.log("QUORUM", "quorum_api_set_quorum", corolog.Notice, "This node is within the non-primary component and will NOT provide any services.")
 		} else if !s.quorate && q.Quorate {
-			s.c.log("QUORUM", corolog.Notice, "This node is within the primary component and will provide service.")
+			s.c.log("QUORUM", "quorum_api_set_quorum", corolog.Notice, "This node is within the primary component and will provide service.")
 		}
 		s.quorate = q.Quorate
-		for _, l := range votequorum.MembersLog(q.Members) {
-			s.c.log("QUORUM", corolog.Notice, "%s", l)
+		members := q.Members
+		if !s.synced {
+			// Before the first ring corosync's quorum view is empty.
+			members = nil
+		}
+		for _, l := range votequorum.MembersLog(members) {
+			s.c.log("QUORUM", "log_view_list", corolog.Notice, "%s", l)
 		}
 		if s.c.OnQuorum != nil {
 			s.c.OnQuorum(*q)
@@ -344,6 +354,7 @@ func (s *vqService) SyncInit(_, members []uint32, ring []byte) {
 		r.Seq = binary.LittleEndian.Uint64(ring[len(ring)-8:])
 	}
 	s.c.Votequorum.SyncInit(members, r)
+	s.synced = true
 	s.drain()
 }
 func (s *vqService) SyncProcess() bool { d := s.c.Votequorum.SyncProcess(); s.drain(); return d }
