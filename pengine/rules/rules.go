@@ -44,11 +44,17 @@ func EvaluateRules(parent *etree.Element, ctx *Context) (ok bool, next time.Time
 // evaluator carries one evaluation: the context, "now" in Pacemaker's
 // representation, the earliest change seen and the first problem seen.
 type evaluator struct {
-	ctx  *Context
-	now  Time
-	next Time
-	err  error
+	ctx   *Context
+	now   Time
+	next  Time
+	err   error
+	depth int
 }
+
+// maxDepth bounds rule nesting. Upstream recurses without limit, so a rule
+// that refers to itself through an id-ref crashes it; here the innermost
+// level is refused instead.
+const maxDepth = 100
 
 func newEval(ctx *Context) *evaluator {
 	if ctx == nil {
@@ -102,6 +108,12 @@ func (e *evaluator) rules(parent *etree.Element) bool {
 }
 
 func (e *evaluator) rule(rule *etree.Element) bool {
+	if e.depth >= maxDepth {
+		e.problem("rule %s: nested more than %d deep (an id-ref cycle?)", attrOr(rule, "id", "without ID"), maxDepth)
+		return false
+	}
+	e.depth++
+	defer func() { e.depth-- }()
 	if ref := rule.SelectAttr("id-ref"); ref != nil {
 		target := resolveIDRef(rule)
 		if target == nil {
