@@ -67,16 +67,22 @@ func ExitText(code int) string {
 	return "Unknown exit status"
 }
 
-// Text is the "text" format with text-fancy on, as crm_mon and
-// crm_resource force it: list headers and items are indented two spaces per
+// Text is the "text" format. With text-fancy on (crm_mon always, some
+// crm_resource commands), list headers and items are indented two spaces per
 // enclosing list and bulleted with "* " once inside a list.
 type Text struct {
-	W     io.Writer
+	W io.Writer
+	// Fancy is --text-fancy: without it list headers are not printed and
+	// items are neither indented nor bulleted.
+	Fancy bool
 	depth int
 	lens  []int
 }
 
 func (t *Text) indent() {
+	if !t.Fancy {
+		return
+	}
 	for i := 0; i < t.depth; i++ {
 		io.WriteString(t.W, "  ")
 	}
@@ -88,7 +94,7 @@ func (t *Text) indent() {
 // BeginList opens a list; a non-empty header is printed at the current
 // level (an empty one only indents what follows, as begin_list(NULL) does).
 func (t *Text) BeginList(header string) {
-	if header != "" {
+	if header != "" && t.Fancy {
 		t.indent()
 		io.WriteString(t.W, header+":\n")
 	}
@@ -108,6 +114,10 @@ func (t *Text) Item(format string, args ...any) {
 
 // ItemID prints "id: text" as a list item (text_list_item with an id).
 func (t *Text) ItemID(id, format string, args ...any) {
+	if !t.Fancy || id == "" {
+		t.Item(format, args...)
+		return
+	}
 	t.Item("%s: %s", id, fmt.Sprintf(format, args...))
 }
 
