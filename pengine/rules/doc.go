@@ -25,4 +25,26 @@
 // preceded by a space). Where upstream has undefined behaviour (C integer
 // overflow, an endless loop in compare_version) the result here is
 // documented at that spot.
+//
+// # Using it as Pacemaker's scheduler does
+//
+// Pacemaker builds a pe_rule_eval_data_t for each purpose; the matching
+// Context (Now is the effective time in every case) is:
+//
+//	cluster options        UnpackNVPairsFull(crm_config, "cluster_property_set", ctx{}, m,
+//	                         NVPairOptions{AlwaysFirst: "cib-bootstrap-options"})
+//	node attributes        ctx{} (no node: rules on node attributes fail), then AddSiteName
+//	resource parameters    UnpackNVPairs(rsc, "instance_attributes", ctx{NodeAttrs: node}, m, false),
+//	                         then the parent's, then rsc_defaults' (complex.c get_rsc_attributes)
+//	resource meta          UnpackNVPairs(rsc, "meta_attributes", ctx{NodeAttrs: node or nil,
+//	                         Rsc: agent}, m, false), then rsc_defaults (get_meta_attributes)
+//	operation meta         op_defaults with ctx{Rsc: agent, Op: {task, interval}}, overwrite false;
+//	                         then the op's own meta_attributes with overwrite true
+//	utilization            UnpackNVPairs(x, "utilization", ctx{NodeAttrs: node}, m, false)
+//	location rules         per node: Evaluate(rule, ctx{NodeAttrs: node, Params: rsc params on
+//	                         that node, Meta: rsc meta, Regex: rsc-pattern match}) and, if true,
+//	                         RuleScore(rule, node attribute lookup, Regex, health)
+//
+// The next-change times returned by EvaluateWithNext and UnpackNVPairsFull
+// are what upstream feeds to the cluster-recheck time.
 package rules
