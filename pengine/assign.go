@@ -284,6 +284,9 @@ func (c *cluster) assignPrimitive(r *Resource, prefer *Node) *Node {
 	case r.Provisional && c.assignBestNode(r, prefer):
 	}
 	r.Allocating = false
+	if r.remoteNode != nil {
+		c.remoteConnectionAssigned(r)
+	}
 	return r.AllocatedTo
 }
 

@@ -434,6 +434,9 @@ func (c *cluster) internalConstraints(r *Resource) {
 			return
 		}
 		c.orderRsc(r, "stop", r, "start", orderOptional|orderImpliesThen|orderRestart)
+		if r.remoteNode != nil || r.IsFenceDevice {
+			c.avoidRemoteNodes(r)
+		}
 		if len(r.Utilization) > 0 && c.utilizationOn() {
 			c.createUtilizationConstraints(r)
 		}
@@ -544,7 +547,13 @@ func (c *cluster) scheduleProbes() {
 		return
 	}
 	for _, n := range c.nodes {
-		if !n.Online || n.Unclean {
+		if !n.Online {
+			if n.isRemote() && n.RemoteRsc != nil && c.remoteState(n) == remoteFailed {
+				c.fenceNode(n, "the connection is unrecoverable")
+			}
+			continue
+		}
+		if n.Unclean {
 			continue
 		}
 		for _, r := range c.resources {
@@ -600,6 +609,9 @@ func (c *cluster) probe(r *Resource, n *Node) bool {
 		return c.probe(child, n)
 	}
 	if r.Orphan {
+		return false
+	}
+	if n.isRemote() && (r.IsFenceDevice || r.remoteNode != nil) {
 		return false
 	}
 	if r.KnownOn[n] {

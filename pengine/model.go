@@ -59,6 +59,7 @@ type Node struct {
 	NumResources                                     int
 	Running                                          []*Resource
 	remaining                                        map[string]int
+	RemoteRequiresReset, RemoteWasFenced             bool
 }
 
 // RscKind is the variant of a resource.
@@ -174,6 +175,7 @@ type Resource struct {
 	AllowMigrate  bool
 	Reload        bool
 	allocScore    int
+	remoteNode    *Node
 }
 
 // Colocation is an rsc_colocation (or implicit one).

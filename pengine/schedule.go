@@ -83,9 +83,11 @@ func Schedule(doc *etree.Document, now time.Time, opts Options) (res *Result, er
 			n.Attrs[k] = v
 		}
 	}
+	c.unpackRemoteNodes()
 	if err := c.unpackResources(); err != nil {
 		return nil, fmt.Errorf("pengine: <resources>: %w", err)
 	}
+	c.linkRemoteNodes()
 	// symmetric_default: every resource may run on every node at score 0
 	if c.symmetric {
 		for _, r := range c.allResources() {
@@ -114,13 +116,23 @@ func Schedule(doc *etree.Document, now time.Time, opts Options) (res *Result, er
 	if c.utilizationOn() {
 		c.sortResources()
 	}
+	if c.haveRemote {
+		for _, r := range c.resources {
+			if r.remoteNode != nil {
+				c.assign(r, r.PartialMigTarget)
+			}
+		}
+	}
 	for _, r := range c.resources {
-		c.assign(r, nil)
+		if r.remoteNode == nil {
+			c.assign(r, nil)
+		}
 	}
 	c.scheduleProbes()
 	for _, r := range c.resources {
 		c.createActions(r)
 	}
+	c.orderRemoteConnectionActions()
 	c.scheduleFencingAndShutdowns()
 	c.applyOrderings()
 	g := c.buildGraph()

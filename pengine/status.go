@@ -83,7 +83,11 @@ func (c *cluster) unpackStatus() {
 	states := c.status.SelectElements("node_state")
 	for _, st := range states {
 		n := c.findNode(attr(st, "id"), attr(st, "uname"))
-		if n == nil || n.Type == "remote" {
+		if n != nil && n.Type == "remote" {
+			n.RemoteWasFenced = atoiDef(attr(st, "node_fenced"), 0) != 0
+			continue
+		}
+		if n == nil {
 			continue
 		}
 		if ta := st.SelectElement("transient_attributes"); ta != nil {
@@ -114,15 +118,63 @@ func (c *cluster) unpackStatus() {
 		unpacked[n] = true
 		c.unpackNodeLrm(n, st)
 	}
-	if c.stonithEnabled {
+	// Remote nodes whose connection is known to be up (repeat: a
+	// connection may itself run on a remote node).
+	for pass := 0; pass < 3; pass++ {
 		for _, st := range states {
 			n := c.findNode(attr(st, "id"), attr(st, "uname"))
-			if n == nil || unpacked[n] || n.Type == "remote" {
+			if n == nil || unpacked[n] || n.Type != "remote" {
+				continue
+			}
+			if n.RemoteRsc == nil || n.RemoteRsc.Role != RoleStarted {
 				continue
 			}
 			unpacked[n] = true
+			c.determineRemoteOnline(n)
+			c.unpackRemoteAttrs(n, st)
 			c.unpackNodeLrm(n, st)
 		}
+	}
+	if c.stonithEnabled {
+		for _, st := range states {
+			n := c.findNode(attr(st, "id"), attr(st, "uname"))
+			if n == nil || unpacked[n] {
+				continue
+			}
+			unpacked[n] = true
+			if n.Type == "remote" {
+				c.determineRemoteOnline(n)
+				c.unpackRemoteAttrs(n, st)
+			}
+			c.unpackNodeLrm(n, st)
+		}
+	}
+	for _, n := range c.nodes {
+		if n.Type != "remote" {
+			continue
+		}
+		if n.Shutdown && n.RemoteRsc != nil {
+			n.RemoteRsc.NextRole = RoleStopped
+		}
+		if !unpacked[n] {
+			c.determineRemoteOnline(n)
+		}
+	}
+}
+
+// unpackRemoteAttrs is unpack_handle_remote_attrs.
+func (c *cluster) unpackRemoteAttrs(n *Node, st *etree.Element) {
+	if ta := st.SelectElement("transient_attributes"); ta != nil {
+		c.unpackNVSets(ta, "instance_attributes", n, n.Attrs, true)
+	}
+	if isTrue(n.Attrs["standby"]) {
+		n.Standby = true
+	}
+	if isTrue(n.Attrs["maintenance"]) {
+		n.Maintenance = true
+	}
+	if s := n.Attrs["shutdown"]; s != "" && s != "0" {
+		n.Shutdown = true
 	}
 }
 
@@ -214,6 +266,15 @@ func (c *cluster) determineOnline(st *etree.Element, n *Node) {
 
 // fenceNode marks a node unclean and schedules its fencing (pe_fence_node).
 func (c *cluster) fenceNode(n *Node, reason string) {
+	if n.isRemote() {
+		if n.RemoteRsc != nil && !n.RemoteRsc.Managed {
+			return
+		}
+		n.RemoteRequiresReset = true
+		n.Unclean = true
+		c.fenceOp(n, "", true, reason)
+		return
+	}
 	if n.Unclean {
 		return
 	}
@@ -830,7 +891,12 @@ func (c *cluster) processRscState(r *Resource, n *Node, fail onFail) {
 	}
 	if r.Role > RoleStopped && !n.Online && !n.Maintenance && r.Managed {
 		if c.stonithEnabled {
-			c.fenceNode(n, r.ID+" is thought to be active there")
+			reason := r.ID + " is thought to be active there"
+			if n.isRemote() && n.RemoteRsc != nil && !n.RemoteRsc.Failed {
+				n.Unseen = true
+				reason = r.ID + " is active there (fencing will be revoked if remote connection can be re-established elsewhere)"
+			}
+			c.fenceNode(n, reason)
 		}
 	}
 	saveFail := fail

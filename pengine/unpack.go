@@ -47,6 +47,7 @@ type cluster struct {
 	orderings   []*Ordering
 	actions     []*Action
 	singletons  map[string][]*Action
+	haveRemote  bool
 	actionID    int
 	orderID     int
 
