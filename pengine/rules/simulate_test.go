@@ -218,7 +218,7 @@ func buildSimCIB(cases []string, executionDate int64) string {
 
 var scoreLine = regexp.MustCompile(`^pcmk__primitive_assign: r(\d+) allocation score on (n\d): (\S+)$`)
 
-func runSimulate(t *testing.T, bin, tz, cib string) map[string]int {
+func runSimulate(t *testing.T, bin, tz, cib string, extra ...string) map[string]int {
 	t.Helper()
 	dir := t.TempDir()
 	f := filepath.Join(dir, "cib.xml")
@@ -227,7 +227,7 @@ func runSimulate(t *testing.T, bin, tz, cib string) map[string]int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-x", f, "-s")
+	cmd := exec.CommandContext(ctx, bin, append([]string{"-x", f, "-s"}, extra...)...)
 	cmd.Env = []string{"TZ=" + tz, "LC_ALL=C", "CIB_shadow_dir=" + dir}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -245,7 +245,7 @@ func runSimulate(t *testing.T, bin, tz, cib string) map[string]int {
 
 // predict computes the allocation score of resource i on every node the
 // way generate_location_rule combines Evaluate and RuleScore.
-func predict(t *testing.T, rule *etree.Element, now time.Time) map[string]int {
+func predict(t *testing.T, rule *etree.Element, now time.Time, at Time) map[string]int {
 	out := map[string]int{}
 	for _, n := range simNodes {
 		attrs := NodeBuiltins(n.uname, n.id, "cluster", n.id == "2", "ringtest")
@@ -253,7 +253,7 @@ func predict(t *testing.T, rule *etree.Element, now time.Time) map[string]int {
 			attrs[k] = v
 		}
 		AddSiteName(attrs, "ringtest")
-		ctx := &Context{Now: now, NodeAttrs: attrs,
+		ctx := &Context{Now: now, At: at, NodeAttrs: attrs,
 			Params: map[string]string{"p-int": "9.7", "p-str": "ABC"},
 			Meta:   map[string]string{"p-int": "10", "p-str": "abd"}}
 		ok, _ := Evaluate(rule, ctx)
@@ -273,11 +273,15 @@ func TestRulesAgainstCrmSimulate(t *testing.T) {
 		date int64
 		n    int
 		seed int64
+		t    string // crm_simulate -t
 	}
 	runs := []run{
-		{"UTC", time.Date(2019, 6, 1, 6, 30, 0, 0, time.UTC).Unix(), 1000, 1},
-		{"Asia/Kolkata", time.Date(2019, 6, 1, 6, 30, 0, 0, time.UTC).Unix(), 1000, 2},
-		{"UTC", time.Date(2020, 2, 29, 23, 59, 59, 0, time.UTC).Unix(), 600, 3},
+		{"UTC", time.Date(2019, 6, 1, 6, 30, 0, 0, time.UTC).Unix(), 1000, 1, ""},
+		{"Asia/Kolkata", time.Date(2019, 6, 1, 6, 30, 0, 0, time.UTC).Unix(), 1000, 2, ""},
+		{"UTC", time.Date(2020, 2, 29, 23, 59, 59, 0, time.UTC).Unix(), 600, 3, ""},
+		// -t without a zone: the date, and every zone-less date in the
+		// rules, get the current offset of a -03:30/-02:30 zone.
+		{"America/St_Johns", 0, 600, 4, "2019-06-01 04:00:00"},
 	}
 	if testing.Short() {
 		runs = runs[:1]
@@ -295,15 +299,24 @@ func TestRulesAgainstCrmSimulate(t *testing.T) {
 			cases[i] = genRule(r, fmt.Sprintf("l%dr", i), 0)
 		}
 		cib := buildSimCIB(cases, rn.date)
-		got := runSimulate(t, bin, rn.tz, cib)
+		var extra []string
+		var at Time
+		now := time.Unix(rn.date, 0).In(loc)
+		if rn.t != "" {
+			extra = []string{"-t", rn.t}
+			now = time.Now().In(loc)
+			if at, err = ParseDateTime(rn.t, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := runSimulate(t, bin, rn.tz, cib, extra...)
 		doc := etree.NewDocument()
 		if err := doc.ReadFromString(cib); err != nil {
 			t.Fatal(err)
 		}
-		now := time.Unix(rn.date, 0).In(loc)
 		for i, loc := range doc.FindElements("//rsc_location") {
 			rule := loc.SelectElement("rule")
-			want := predict(t, rule, now)
+			want := predict(t, rule, now, at)
 			for node, w := range want {
 				total++
 				g, ok := got[fmt.Sprintf("r%d@%s", i, node)]
