@@ -319,3 +319,43 @@ func attrsDiffer(a, b *etree.Element) bool {
 	}
 	return false
 }
+
+// ACLForUser compiles user's permissions whether or not enable-acl is set,
+// as pcmk__acl_annotate_permissions does for cibadmin --show-access; nil
+// when the user is not subject to ACLs.
+func ACLForUser(cib *etree.Element, user string) *ACL {
+	if !ACLRequired(user) {
+		return nil
+	}
+	a := &ACL{User: user}
+	cfg := FirstChild(cib, "configuration")
+	if cfg == nil {
+		return a
+	}
+	if acls := FirstChild(cfg, "acls"); acls != nil {
+		for _, child := range acls.ChildElements() {
+			switch elemName(child) {
+			case "acl_target", "acl_user":
+				if ID(child) == user {
+					a.parseEntry(acls, child, 0)
+				}
+			}
+		}
+	}
+	return a
+}
+
+// Access classifies every element of doc for the user: "writable",
+// "readable" or "denied" (pcmk__acl_annotate_permissions_recursive).
+func (a *ACL) Access(doc *etree.Element) func(*etree.Element) string {
+	m := a.modes(doc)
+	return func(e *etree.Element) string {
+		switch {
+		case len(a.rules) == 0 || !check(m, e, aclRead):
+			return "denied"
+		case !check(m, e, aclWrite):
+			return "readable"
+		}
+		return "writable"
+	}
+}

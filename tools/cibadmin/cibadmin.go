@@ -89,6 +89,7 @@ func Run(args []string, env Env) int {
 		showAccess                                       bool
 		callOpts                                         cib.CallOpt
 		timeout                                          = 30 * time.Second
+		accessHow, aclCred                               string
 	)
 	for _, o := range opts {
 		switch o.short {
@@ -111,6 +112,10 @@ func Run(args []string, env Env) int {
 		case 'E':
 			action, dangerous = cib.OpErase, true
 		case 'S':
+			accessHow = "auto"
+			if o.has {
+				accessHow = o.arg
+			}
 			if o.has && !oneOf(o.arg, "auto", "namespace", "text", "color") {
 				fmt.Fprintf(stderr, "Unrecognized value for --show-access: \"%s\"\n", o.arg)
 				argerr++
@@ -220,6 +225,8 @@ func Run(args []string, env Env) int {
 			fmt.Fprint(stderr, "The supplied command requires -U user specified.\n")
 			return cib.ExitUsage
 		}
+		// The query runs with our own rights; the user is only evaluated.
+		aclCred, user = user, ""
 	}
 	if source != "" && (perr != nil || input == nil) {
 		fmt.Fprintf(stderr, "Couldn't parse input from %s.\n", source)
@@ -256,14 +263,6 @@ func Run(args []string, env Env) int {
 			input.CreateElement("status")
 		}
 	}
-	if showAccess {
-		// The annotated rendering (pcmk__acl_evaled_render with Pacemaker's
-		// access-render-2.xsl) is not implemented; say so rather than print
-		// something that looks like it.
-		fmt.Fprint(stderr, "Could not evaluate access per request ("+user+", error: Operation not supported)\n")
-		conn.Close()
-		return cib.ExitConfig
-	}
 	req := cib.Request{Op: action, Section: scope, Options: callOpts, Data: input, User: user}
 	res := conn.Perform(req)
 	exit := cib.ExitOK
@@ -282,6 +281,23 @@ func Run(args []string, env Env) int {
 			fmt.Fprintf(stderr, "Call %s failed: %s\n", action, res.Rc)
 		}
 		exit = res.Rc.ExitCode()
+	}
+	if res.Output != nil && showAccess {
+		how := accessHow
+		if how == "auto" || how == "" {
+			how = "text" // color only on a terminal
+			if f, ok := stdout.(*os.File); ok && isTerminal(f) {
+				how = "color"
+			}
+		}
+		text, err := renderAccess(res.Output, aclCred, how)
+		if err != nil {
+			fmt.Fprintf(stderr, "Could not evaluate access per request (%s, error: %s)\n", aclCred, err)
+			conn.Close()
+			return cib.ExitConfig
+		}
+		fmt.Fprintf(stdout, "%s\n", text)
+		res.Output = nil
 	}
 	if res.Output != nil {
 		printOutput(stdout, res.Output, callOpts)
@@ -371,4 +387,9 @@ func dumpNumbered(w io.Writer, text string) {
 	}
 	b.WriteByte('\n')
 	fmt.Fprint(w, b.String())
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
