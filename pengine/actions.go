@@ -142,7 +142,7 @@ func (c *cluster) updateRunnable(a *Action) {
 	switch {
 	case n == nil:
 		a.clear(aRunnable)
-	case !a.has(aDC) && !n.Online:
+	case !a.has(aDC) && !n.Online && (!n.isGuest() || n.RemoteRequiresReset):
 		a.clear(aRunnable)
 		if a.Rsc.Managed && a.Task == "stop" && !n.Unclean {
 			c.fenceNode(n, "stop is unrunnable")

@@ -437,6 +437,24 @@ func (c *cluster) internalConstraints(r *Resource) {
 		if r.remoteNode != nil || r.IsFenceDevice {
 			c.avoidRemoteNodes(r)
 		}
+		if r.Container != nil {
+			if r.remoteNode != nil {
+				c.avoidRemoteNodes(r.Container)
+				c.orderRsc(r.Container, "monitor", r, "stop", orderOptional)
+			}
+			if r.remoteNode == nil && r.Container.remoteNode != nil {
+				// container=<remote node>: must run on that node
+				for n := range r.Allowed {
+					if n.RemoteRsc != r.Container {
+						r.Allowed[n] = -Infinity
+					}
+				}
+			} else {
+				c.orderRsc(r.Container, "start", r, "start", orderImpliesThen|orderRunnableLeft)
+				c.orderRsc(r, "stop", r.Container, "stop", orderImpliesFirst)
+				c.newColocation("resource-with-container", "", Infinity, r, r.Container, RoleUnknown, RoleUnknown, true)
+			}
+		}
 		if len(r.Utilization) > 0 && c.utilizationOn() {
 			c.createUtilizationConstraints(r)
 		}

@@ -18,6 +18,12 @@ func (c *cluster) scheduleFencingAndShutdowns() {
 	var dcDown *Action
 	var fencing, shutdowns []*Action
 	for _, n := range c.nodes {
+		if n.isGuest() {
+			if n.RemoteRequiresReset && haveManaged && c.canFence(n) {
+				c.fenceGuest(n)
+			}
+			continue
+		}
 		if haveManaged && n.Unclean && c.canFence(n) {
 			f := c.fenceOp(n, "", false, "node is unclean")
 			c.orderVsFence(f)

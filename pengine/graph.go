@@ -29,6 +29,9 @@ func (c *cluster) shouldAddAction(a *Action) bool {
 	if a.has(aDC) {
 		return true
 	}
+	if a.Node.isGuest() && !a.Node.RemoteRequiresReset {
+		return true
+	}
 	if !a.Node.Online || a.Node.Unclean {
 		return false
 	}

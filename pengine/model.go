@@ -60,6 +60,7 @@ type Node struct {
 	Running                                          []*Resource
 	remaining                                        map[string]int
 	RemoteRequiresReset, RemoteWasFenced             bool
+	guest                                            bool
 }
 
 // RscKind is the variant of a resource.
@@ -176,6 +177,8 @@ type Resource struct {
 	Reload        bool
 	allocScore    int
 	remoteNode    *Node
+	Container     *Resource
+	fillers       []*Resource
 }
 
 // Colocation is an rsc_colocation (or implicit one).

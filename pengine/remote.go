@@ -50,6 +50,11 @@ func (c *cluster) determineRemoteOnline(n *Node) {
 		n.Online = false
 		return
 	}
+	ct := r.Container
+	var host *Node
+	if ct != nil && len(r.RunningOn) == 1 {
+		host = r.RunningOn[0]
+	}
 	if r.Role == RoleStarted {
 		n.Online = true
 	}
@@ -57,11 +62,17 @@ func (c *cluster) determineRemoteOnline(n *Node) {
 		n.Shutdown = true
 	}
 	switch {
+	case ct != nil && ct.Failed:
+		n.Online = false
+		n.RemoteRequiresReset = true
 	case r.Failed:
 		n.Online = false
-	case r.Role == RoleStopped:
+	case r.Role == RoleStopped || (ct != nil && ct.Role == RoleStopped):
 		n.Online = false
 		n.RemoteRequiresReset = false
+	case host != nil && !host.Online && host.Unclean:
+		n.Online = false
+		n.RemoteRequiresReset = true
 	}
 }
 
@@ -148,7 +159,11 @@ func (c *cluster) orderRemoteConnectionActions() {
 				}
 			}
 		}
-		c.applyRemoteOrdering(a, remote)
+		if remote.Container != nil {
+			c.applyContainerOrdering(a, remote)
+		} else {
+			c.applyRemoteOrdering(a, remote)
+		}
 	}
 }
 

@@ -84,10 +84,12 @@ func Schedule(doc *etree.Document, now time.Time, opts Options) (res *Result, er
 		}
 	}
 	c.unpackRemoteNodes()
+	c.expandGuestNodes()
 	if err := c.unpackResources(); err != nil {
 		return nil, fmt.Errorf("pengine: <resources>: %w", err)
 	}
 	c.linkRemoteNodes()
+	c.linkContainers()
 	// symmetric_default: every resource may run on every node at score 0
 	if c.symmetric {
 		for _, r := range c.allResources() {

@@ -129,6 +129,9 @@ func (c *cluster) unpackStatus() {
 			if n.RemoteRsc == nil || n.RemoteRsc.Role != RoleStarted {
 				continue
 			}
+			if ct := n.RemoteRsc.Container; ct != nil && ct.Role != RoleStarted {
+				continue
+			}
 			unpacked[n] = true
 			c.determineRemoteOnline(n)
 			c.unpackRemoteAttrs(n, st)
@@ -266,6 +269,15 @@ func (c *cluster) determineOnline(st *etree.Element, n *Node) {
 
 // fenceNode marks a node unclean and schedules its fencing (pe_fence_node).
 func (c *cluster) fenceNode(n *Node, reason string) {
+	if n.isGuest() {
+		ct := n.RemoteRsc.Container
+		if !ct.Failed && ct.Managed {
+			n.RemoteRequiresReset = true
+			ct.Failed = true
+			ct.StopFlag = true
+		}
+		return
+	}
 	if n.isRemote() {
 		if n.RemoteRsc != nil && !n.RemoteRsc.Managed {
 			return
@@ -671,14 +683,23 @@ func (c *cluster) checkRecoverable(r *Resource, n *Node, task string) {
 	r.Block = true
 }
 
+// canFence is pe_can_fence.
 func (c *cluster) canFence(n *Node) bool {
+	if n.isGuest() {
+		for _, h := range n.RemoteRsc.Container.RunningOn {
+			if !h.Online && !c.canFence(h) {
+				return false
+			}
+		}
+		return true
+	}
 	if !c.stonithEnabled || !c.haveStonithResource {
 		return false
 	}
 	if c.haveQuorum || c.noQuorumPolicy == "ignore" {
 		return true
 	}
-	return false
+	return n != nil && n.Online
 }
 
 func (c *cluster) updateRscState(r *Resource, n *Node, op *lrmOp, task string, rc int, lastFailure *lrmOp, fail *onFail) {
@@ -890,7 +911,11 @@ func (c *cluster) processRscState(r *Resource, n *Node, fail onFail) {
 		}
 	}
 	if r.Role > RoleStopped && !n.Online && !n.Maintenance && r.Managed {
-		if c.stonithEnabled {
+		if n.isGuest() {
+			r.Failed = true
+			r.StopFlag = true
+			c.fenceNode(n, r.ID+" is thought to be active there")
+		} else if c.stonithEnabled {
 			reason := r.ID + " is thought to be active there"
 			if n.isRemote() && n.RemoteRsc != nil && !n.RemoteRsc.Failed {
 				n.Unseen = true

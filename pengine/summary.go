@@ -28,8 +28,12 @@ func (c *cluster) transitionSummary() []string {
 		}
 		// node_action prints only when there is a reason (otherwise it is
 		// just logged), so shutdowns do not appear.
+		name := a.Node.Uname
+		if a.Node.isGuest() {
+			name += " (resource: " + a.Node.RemoteRsc.Container.ID + ")"
+		}
 		if a.Reason != "" {
-			w.lines = append(w.lines, "  * "+task+" "+a.Node.Uname+" '"+a.Reason+"'")
+			w.lines = append(w.lines, "  * "+task+" "+name+" '"+a.Reason+"'")
 		}
 	}
 	for _, r := range c.resources {
