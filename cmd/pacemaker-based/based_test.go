@@ -68,6 +68,7 @@ func TestRealToolsAgainstOurCIBManager(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts daemons in network namespaces")
 	}
+	t.Parallel()
 	testenv.RequireRoot(t)
 	for _, b := range []string{"cibadmin", "crm_attribute", "crm_resource", "crm_verify", "crm_simulate"} {
 		testenv.RequireBinary(t, b)
@@ -79,7 +80,7 @@ func TestRealToolsAgainstOurCIBManager(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	waitReady(t, ctx, n, p)
 
@@ -153,7 +154,7 @@ func TestRealToolsAgainstOurCIBManager(t *testing.T) {
 
 func waitReady(t *testing.T, ctx context.Context, n *testcluster.Node, p *testcluster.Proc) {
 	t.Helper()
-	for i := 0; i < 100; i++ {
+	for i := 0; i < 300; i++ {
 		if _, _, rc, _ := n.ExecSplit(ctx, "cibadmin", "-Q", "-o", "nodes"); rc == 0 {
 			return
 		}
@@ -172,6 +173,7 @@ func TestDiffNotifications(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts daemons in network namespaces")
 	}
+	t.Parallel()
 	testenv.RequireRoot(t)
 	testenv.RequireBinary(t, "cibadmin")
 	bin := testenv.GoBinary(t, "pacemaker-based")
@@ -181,7 +183,7 @@ func TestDiffNotifications(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	waitReady(t, ctx, n, p)
 
@@ -272,6 +274,7 @@ func TestLargeCIBCompressed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts daemons in network namespaces")
 	}
+	t.Parallel()
 	testenv.RequireRoot(t)
 	testenv.RequireBinary(t, "cibadmin")
 	bin := testenv.GoBinary(t, "pacemaker-based")
@@ -281,7 +284,7 @@ func TestLargeCIBCompressed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	waitReady(t, ctx, n, p)
 	var sb strings.Builder
@@ -313,6 +316,7 @@ func TestOurCibadminLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts daemons in network namespaces")
 	}
+	t.Parallel()
 	testenv.RequireRoot(t)
 	for _, b := range []string{"cibadmin", "crm_attribute", "crm_resource"} {
 		testenv.RequireBinary(t, b)
@@ -320,7 +324,7 @@ func TestOurCibadminLive(t *testing.T) {
 	bin := testenv.GoBinary(t, "pacemaker-based")
 	ours := testenv.GoBinary(t, "cibadmin")
 	c := testcluster.New(t, testcluster.Options{Nodes: 2})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	for _, n := range c.Nodes() {
 		p, err := n.Start("pacemaker-based", bin, "--node-name", "node01")
