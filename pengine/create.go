@@ -632,6 +632,9 @@ func (c *cluster) probe(r *Resource, n *Node) bool {
 	if n.isRemote() && (r.IsFenceDevice || r.remoteNode != nil) {
 		return false
 	}
+	if n.isGuest() && containsGuestNode(r.top()) {
+		return false
+	}
 	if r.KnownOn[n] {
 		return false
 	}
@@ -644,6 +647,20 @@ func (c *cluster) probe(r *Resource, n *Node) bool {
 	}
 	if r.Discover[n] == "never" {
 		return false
+	}
+	if n.isGuest() {
+		guest := n.RemoteRsc.Container
+		if guest.Role == RoleStopped {
+			// nothing can be active on a stopped guest; start after its probe
+			if guest.AllocatedTo != nil && !guest.KnownOn[guest.AllocatedTo] {
+				c.newOrdering(guest, opKeyFor(guest.ID, "monitor", 0), nil, top, opKeyFor(top.ID, "start", 0), nil, orderOptional)
+			}
+			return false
+		}
+		if guestWillStop(n) {
+			c.newOrdering(guest, opKeyFor(guest.ID, "stop", 0), nil, top, opKeyFor(top.ID, "start", 0), nil, orderOptional)
+			return false
+		}
 	}
 	p := c.newAction(r, opKeyFor(r.ID, "monitor", 0), "monitor", n, false)
 	p.clear(aOptional)

@@ -172,3 +172,34 @@ func (c *cluster) applyContainerOrdering(a *Action, remote *Resource) {
 		}
 	}
 }
+
+// containsGuestNode reports whether r (or a member) is the container of a
+// guest node (pe__resource_contains_guest_node).
+func containsGuestNode(r *Resource) bool {
+	found := false
+	r.walk(func(x *Resource) {
+		for _, f := range x.fillers {
+			if f.remoteNode != nil {
+				found = true
+			}
+		}
+	})
+	return found
+}
+
+// guestWillStop is guest_resource_will_stop.
+func guestWillStop(n *Node) bool {
+	g := n.RemoteRsc.Container
+	if n.RemoteRequiresReset || n.Unclean || g.Failed || g.NextRole == RoleStopped {
+		return true
+	}
+	if g.Role > RoleStopped && g.AllocatedTo != nil {
+		for _, x := range g.RunningOn {
+			if x == g.AllocatedTo {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
