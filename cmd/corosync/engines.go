@@ -31,6 +31,9 @@ type Engine struct {
 	Exit func(d *Daemon)
 	// Dump logs the engine's state on SIGUSR2 (exec_dump_fn); may be nil.
 	Dump func(d *Daemon)
+	// Skip, if set and true, leaves the engine out (votequorum without a
+	// quorum provider is never loaded).
+	Skip func(d *Daemon) bool
 
 	server *ipc.Server
 	done   chan struct{}
@@ -40,12 +43,14 @@ type Engine struct {
 // is served; the other engines' keys (internal_configuration.service.N,
 // runtime.services.*) are still written by package conf so the key tree matches.
 func engineList() []*Engine {
-	return []*Engine{
+	es := []*Engine{
 		{
 			ID: 0, Name: "cmap", Desc: "corosync configuration map access", LoadOrder: 0, UnloadOrder: 1,
 			Handler: func(d *Daemon) ipc.Handler { return d.Cmap },
 		},
 	}
+	// cfg, cpg, quorum and votequorum: services_ipc.go.
+	return append(es, ipcServiceEngines()...)
 }
 
 // ipcTransport is cs_get_ipc_type: system.qb_ipc_type native|shm|socket.
@@ -75,6 +80,9 @@ func (d *Daemon) loadEngines(ctx context.Context) error {
 	qb := d.Sink.Logger("QB").Func("qb_ipcs_us_publish")
 	ipcLog := d.Log.Func("cs_ipcs_service_init")
 	for _, e := range sortedEngines(engineList()) {
+		if e.Skip != nil && e.Skip(d) {
+			continue
+		}
 		if e.Init != nil {
 			if err := e.Init(d); err != nil {
 				return fmt.Errorf("Service engine '%s' failed to load for reason '%v'", e.Desc, err)
