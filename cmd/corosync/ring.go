@@ -156,6 +156,7 @@ func (d *Daemon) startRing(ctx context.Context, r *ring) error {
 			return
 		}
 		engs.Attach(n)
+		d.attachIPCServices(n, engs)
 		engs.OnShutdown = func(reason string) { d.Log.Errorf("%s", reason) }
 		stop := make(chan struct{})
 		go d.exportStats(n, tr, stop)
