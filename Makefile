@@ -20,14 +20,15 @@ vet:
 # Every test: unit, conformance, golden bytes, simulations and the network-namespace
 # interop tests against Debian's corosync/Pacemaker (those need root; under CI=true a
 # missing prerequisite fails instead of skipping).
-test: build vet
+test: deps build vet
 	$(GO) test $(TESTFLAGS) ./...
 
 # Unit tests only: no namespaces, no real peers.
 test-short:
 	$(GO) test -short ./...
 
-# Installs the Debian packages the tests and the demo use (root).
+# Installs the Debian packages the tests and the demo use (needs root only when
+# something is missing).
 deps:
 	./.ci/deps
 
@@ -40,7 +41,7 @@ bench-scheduler: build
 soak:
 	$(GO) test ./totem/... -run TestSimSoak -soak -timeout 0 -v
 
-demo: build
+demo: deps build
 	$(GO) run ./demo
 
 demo-down:
