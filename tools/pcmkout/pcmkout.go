@@ -25,7 +25,9 @@ const (
 	ExitUsage       = 64
 	ExitDataErr     = 65
 	ExitNoInput     = 66
+	ExitUnavailable = 69
 	ExitSoftware    = 70
+	ExitCantCreate  = 73
 	ExitNoSuch      = 105
 	ExitNotFound    = 105
 )
