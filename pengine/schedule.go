@@ -109,6 +109,7 @@ func Schedule(doc *etree.Document, now time.Time, opts Options) (res *Result, er
 		}
 	}
 	var locs []*location
+	c.applyNodeHealth(&locs)
 	c.unpackConstraints(&locs)
 	c.applyNodeCriteria(locs)
 	for _, r := range c.resources {

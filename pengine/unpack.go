@@ -48,6 +48,7 @@ type cluster struct {
 	actions     []*Action
 	singletons  map[string][]*Action
 	haveRemote  bool
+	healthStrategy string
 	actionID    int
 	orderID     int
 
@@ -144,10 +145,23 @@ func (c *cluster) unpackConfig() error {
 	if c.stonithAction == "poweroff" {
 		c.stonithAction = "off"
 	}
-	c.nodeHealth = map[string]int{"red": -Infinity}
-	c.nodeHealth["red"] = parseScore(c.opt("node-health-red"), nil)
-	c.nodeHealth["yellow"] = parseScore(c.opt("node-health-yellow"), nil)
-	c.nodeHealth["green"] = parseScore(c.opt("node-health-green"), nil)
+	// pe__unpack_node_health_scores: the strategy fixes what the colour
+	// words mean.
+	c.healthStrategy = strings.ToLower(c.opt("node-health-strategy"))
+	switch c.healthStrategy {
+	case "none", "":
+		c.nodeHealth = map[string]int{"red": 0, "yellow": 0, "green": 0}
+	case "migrate-on-red":
+		c.nodeHealth = map[string]int{"red": -Infinity, "yellow": 0, "green": 0}
+	case "only-green":
+		c.nodeHealth = map[string]int{"red": -Infinity, "yellow": -Infinity, "green": 0}
+	default:
+		c.nodeHealth = map[string]int{
+			"red":    parseScore(c.opt("node-health-red"), nil),
+			"yellow": parseScore(c.opt("node-health-yellow"), nil),
+			"green":  parseScore(c.opt("node-health-green"), nil),
+		}
+	}
 	c.rscDefaults = c.cfg.SelectElement("rsc_defaults")
 	c.opDefaults = c.cfg.SelectElement("op_defaults")
 	c.haveQuorum = isTrue(attr(c.cib, "have-quorum"))

@@ -1,6 +1,9 @@
 package pengine
 
-import "sort"
+import (
+	"sort"
+	"strings"
+)
 
 // Utilization-based placement (pcmk_sched_utilization.c).
 
@@ -274,4 +277,39 @@ func (c *cluster) sortResources() {
 		}
 		return false
 	})
+}
+
+// applyNodeHealth is pcmk__apply_node_health: the sum of a node's #health*
+// attributes becomes a location score for every resource.
+func (c *cluster) applyNodeHealth(locs *[]*location) {
+	switch c.healthStrategy {
+	case "", "none":
+		return
+	}
+	base := 0
+	if c.healthStrategy == "progressive" {
+		base = parseScore(c.opt("node-health-base"), c.nodeHealth)
+	}
+	for _, n := range c.nodes {
+		health := base
+		keys := make([]string, 0)
+		for k := range n.Attrs {
+			if strings.HasPrefix(k, "#health") {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			health = addScore(parseScore(n.Attrs[k], c.nodeHealth), health)
+		}
+		if health == 0 {
+			continue
+		}
+		for _, r := range c.resources {
+			if health < 0 && isTrue(r.Meta["allow-unhealthy-nodes"]) {
+				continue
+			}
+			*locs = append(*locs, &location{id: c.healthStrategy, rsc: r, nodes: map[*Node]int{n: health}, order: []*Node{n}})
+		}
+	}
 }
