@@ -37,9 +37,6 @@ var KnownSchemas = []string{
 // unknown names return -1 (get_schema_version).
 func SchemaIndex(name string) int {
 	switch name {
-	case "pacemaker-1.1":
-		// An alias of 1.2 in the schema table's history; treat as 1.0+.
-		return 1
 	case "pacemaker-next":
 		return len(KnownSchemas)
 	case "none":
