@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"time"
 
 	"ringmaster/cmap"
@@ -158,6 +159,11 @@ func (d *Daemon) startRing(ctx context.Context, r *ring) error {
 		engs.Attach(n)
 		d.attachIPCServices(n, engs)
 		engs.OnShutdown = func(reason string) { d.Log.Errorf("%s", reason) }
+		engs.OnPloadDone = func(string) {
+			d.Sink.Logger("PLOAD").Func("message_handler_req_exec_pload_mcast").Warningf("Stopping corosync the hard way")
+			os.Exit(exitPload)
+		}
+		d.watchPload(n, engs)
 		stop := make(chan struct{})
 		go d.exportStats(n, tr, stop)
 		_ = n.Run(ctx)
@@ -218,4 +224,34 @@ func (d *Daemon) exportStats(n *node.Node, tr *transport.Transport, stop chan st
 			st.Set("stats.srp.continuous_gather", conf.U32(0))
 		})
 	}
+}
+
+// exitPload is COROSYNC_DONE_PLOAD: pload ends the daemon when it is done.
+const exitPload = 99
+
+// watchPload is pload_exec_init_fn's track on "pload.": setting pload.start
+// to corosync's consent string starts the load generator once.
+func (d *Daemon) watchPload(n *node.Node, engs *node.Corosync) {
+	started := false
+	_, _ = d.Cmap.Watch("pload.", cmap.TrackAdd|cmap.TrackModify|cmap.TrackPrefix, func(ic *cmap.Store, _ cmap.Event) {
+		v, err := ic.Get("pload.start")
+		if err != nil || v.Type != conf.TypeString || string(v.Data) != node.PloadConsent || started {
+			return
+		}
+		started = true
+		count, size := uint32(1500000), uint32(300)
+		if v, err := ic.Get("pload.count"); err == nil {
+			if u, ok := v.AsUint(); ok {
+				count = uint32(u)
+			}
+		}
+		if v, err := ic.Get("pload.size"); err == nil {
+			if u, ok := v.AsUint(); ok {
+				size = uint32(u)
+			}
+		}
+		// The watch runs under the map lock, which the node takes to write
+		// cmap: hand over without waiting.
+		go func() { _ = n.Do(func() { engs.PloadStart(count, size) }) }()
+	})
 }

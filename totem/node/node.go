@@ -674,6 +674,9 @@ func (n *Node) Mcast(msg []byte) {
 	n.app = append(n.app, msg)
 }
 
+// Room is how many more totempg packets the SRP can queue now.
+func (n *Node) Room() int { return totem.MaxPending - n.srp.Pending() - len(n.backlog) }
+
 // PendingApp is the number of local messages not yet handed to the ring.
 func (n *Node) PendingApp() int { return len(n.app) + len(n.backlog) }
 

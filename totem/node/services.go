@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"ringmaster/cmap"
 	"ringmaster/conf"
@@ -48,6 +49,7 @@ type Corosync struct {
 	cpgSvc  *cpgService
 	vqSvc   *vqService
 	qSvc    *quorumService
+	pSvc    *ploadService
 
 	addrs map[uint32]netip.Addr
 	// OnCPG, if set, sees every CPG output for local clients (deliveries and
@@ -58,6 +60,8 @@ type Corosync struct {
 	// OnShutdown, if set, is called when a service asks the node to stop
 	// (cmap's config-version mismatch).
 	OnShutdown func(reason string)
+	// OnPloadDone, if set, gets pload's result line; corosync then exits.
+	OnPloadDone func(line string)
 }
 
 // CorosyncConfig is what the engines need.
@@ -90,6 +94,7 @@ func NewCorosync(cc CorosyncConfig) (*Corosync, error) {
 	c.cpgSvc = &cpgService{c: c}
 	c.vqSvc = &vqService{c: c}
 	c.qSvc = &quorumService{c: c}
+	c.pSvc = &ploadService{c: c}
 	c.vqSvc.drain()
 	return c, nil
 }
@@ -101,6 +106,7 @@ func (c *Corosync) Entries() []Entry {
 		{ID: IDCPG, Name: NameCPG, Svc: c.cpgSvc, Sync: true},
 		{ID: IDQuorum, Name: NameQuorum, Svc: c.qSvc, Sync: true},
 		{ID: IDVotequorum, Name: NameVotequorum, Svc: c.vqSvc, Sync: true},
+		{ID: IDPload, Name: "corosync profile loading service", Svc: c.pSvc},
 	}
 }
 
@@ -372,3 +378,107 @@ func (c *Corosync) Leaving() { c.Votequorum.Leave(); c.vqSvc.drain() }
 
 // Quorate reports votequorum's decision (node goroutine).
 func (c *Corosync) Quorate() bool { return c.Votequorum.Quorate() }
+
+// --- pload (4): corosync's load generator (exec/pload.c) ---
+//
+// Not a sync service. pload.start (with corosync's consent string) makes a
+// node multicast START {count, size}; every node that delivers it multicasts
+// count messages of size bytes as fast as the ring takes them, counts the
+// messages it delivers, and when it has delivered count logs the rate and
+// stops the daemon (corosync exits with COROSYNC_DONE_PLOAD). Same messages
+// and same log line as corosync, so a ring of ours and a ring of corosync's
+// can be measured the same way.
+
+// IDPload is the pload service id.
+const IDPload = 4
+
+// PloadConsent is the value pload.start must hold.
+const PloadConsent = "i_totally_understand_pload_will_crash_my_cluster_and_kill_corosync_on_exit"
+
+type ploadService struct {
+	c               *Corosync
+	started         bool
+	wanted, size    uint32
+	sent, delivered uint32
+	t1              time.Time
+	out             [][]byte
+	body            []byte
+}
+
+// PloadStart multicasts pload's START (pload_send_start). Node goroutine.
+func (c *Corosync) PloadStart(count, size uint32) {
+	b := make([]byte, 24)
+	binary.LittleEndian.PutUint32(b[0:], IDPload<<16)
+	binary.LittleEndian.PutUint32(b[8:], 24)
+	binary.LittleEndian.PutUint32(b[16:], count)
+	binary.LittleEndian.PutUint32(b[20:], size)
+	c.log("PLOAD", "pload_read_config", corolog.Warning, "Starting pload!")
+	c.node.Mcast(b)
+}
+
+// OnPloadDone, if set, is called with pload's result line; corosync exits.
+func (s *ploadService) Deliver(_ uint32, msg []byte, _ bool) error {
+	if len(msg) < 16 {
+		return fmt.Errorf("pload: %d bytes", len(msg))
+	}
+	switch binary.LittleEndian.Uint32(msg) & 0xffff {
+	case 0:
+		if len(msg) < 24 {
+			return fmt.Errorf("pload start: %d bytes", len(msg))
+		}
+		if s.started {
+			return nil
+		}
+		s.started = true
+		s.wanted = binary.LittleEndian.Uint32(msg[16:])
+		s.size = min(binary.LittleEndian.Uint32(msg[20:]), 1<<20)
+		n := 16
+		if int(s.size) > n {
+			n = int(s.size)
+		}
+		s.body = make([]byte, n)
+		binary.LittleEndian.PutUint32(s.body[0:], IDPload<<16|1)
+		binary.LittleEndian.PutUint32(s.body[8:], uint32(16+s.size))
+	case 1:
+		if !s.started {
+			return nil
+		}
+		if s.delivered == 0 {
+			s.t1 = time.Now()
+		}
+		s.delivered++
+		if s.delivered == s.wanted {
+			el := time.Since(s.t1).Seconds()
+			line := fmt.Sprintf("%5d Writes %d bytes per write %7.3f seconds runtime, %9.3f TP/S, %9.3f MB/S.",
+				s.delivered, s.size, el, float64(s.delivered)/el, float64(s.delivered)*float64(s.size)/el/(1024*1024))
+			s.c.log("PLOAD", "message_handler_req_exec_pload_mcast", corolog.Notice, "%s", line)
+			if s.c.OnPloadDone != nil {
+				s.c.OnPloadDone(line)
+			}
+		}
+	}
+	return nil
+}
+
+// Outbox sends as many of the wanted messages as the ring can queue now
+// (pload_send_message stops when totem_mcast refuses and retries later).
+func (s *ploadService) Outbox() [][]byte {
+	if !s.started || s.sent >= s.wanted || s.c.node == nil {
+		return nil
+	}
+	per := len(s.body)/1300 + 1
+	room := s.c.node.Room() / 2
+	for room >= per && s.sent < s.wanted {
+		s.out = append(s.out, s.body)
+		s.sent++
+		room -= per
+	}
+	o := s.out
+	s.out = nil
+	return o
+}
+
+func (s *ploadService) SyncInit(_, _ []uint32, _ []byte) {}
+func (s *ploadService) SyncProcess() bool                { return true }
+func (s *ploadService) SyncActivate()                    {}
+func (s *ploadService) SyncAbort()                       {}
