@@ -232,9 +232,15 @@ func (s *Service) nodelistV1(withChanges bool) []byte {
 
 // SetQuorum is quorum_api_set_quorum: the provider's decision and the view list
 // of the current ring, told to every tracking client.
+//
+// Without a provider nothing calls quorum_api_set_quorum in corosync: the node
+// stays quorate with an empty view list, so the call is ignored.
 func (s *Service) SetQuorum(quorate bool, view []uint32, ring votequorum.RingID) {
 	s.lock.Lock()
 	defer s.lock.Unlock()
+	if !s.provider {
+		return
+	}
 	s.quorate, s.view, s.ring = quorate, append([]uint32(nil), view...), ring
 	for p, qc := range s.conns {
 		if qc.tracking {
