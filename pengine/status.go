@@ -978,30 +978,39 @@ func (c *cluster) addRunning(r *Resource, n *Node, failed bool) {
 		}
 	}
 	r.RunningOn = append(r.RunningOn, n)
-	n.Running = append(n.Running, r)
-	if r.Parent != nil {
-		for p := r.Parent; p != nil; p = p.Parent {
-			found := false
-			for _, x := range p.RunningOn {
-				if x == n {
-					found = true
-				}
-			}
-			if !found {
-				p.RunningOn = append(p.RunningOn, n)
-			}
+	if r.Kind == KindPrimitive {
+		n.Running = append(n.Running, r)
+		if n.Maintenance {
+			r.Managed = false
 		}
+	}
+	if !r.Managed {
+		// an unmanaged resource stays where it is
+		c.resourceLocation(r, n, Infinity)
+		for p := r.Parent; p != nil && n.Online; p = p.Parent {
+			p.RunningOn = append(p.RunningOn, n)
+		}
+		return
 	}
 	if len(r.RunningOn) > 1 && r.Kind == KindPrimitive {
 		switch r.MultipleActive {
-		case "block":
-			r.Managed = false
-			r.Block = true
 		case "stop_only":
 			for _, nn := range c.nodes {
 				r.Allowed[nn] = -Infinity
 			}
+		case "block":
+			r.Managed = false
+			r.Block = true
+			if p := r.Parent; p != nil && p.Kind == KindGroup && p.MultipleActive == "block" {
+				for _, ch := range p.Children {
+					ch.Managed = false
+					ch.Block = true
+				}
+			}
 		}
+	}
+	if r.Parent != nil {
+		c.addRunning(r.Parent, n, false)
 	}
 }
 

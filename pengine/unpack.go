@@ -43,14 +43,14 @@ type cluster struct {
 
 	rscDefaults, opDefaults *etree.Element
 
-	colocations []*Colocation
-	orderings   []*Ordering
-	actions     []*Action
-	singletons  map[string][]*Action
-	haveRemote  bool
+	colocations    []*Colocation
+	orderings      []*Ordering
+	actions        []*Action
+	singletons     map[string][]*Action
+	haveRemote     bool
 	healthStrategy string
-	actionID    int
-	orderID     int
+	actionID       int
+	orderID        int
 
 	scores   []string
 	warnings []string
