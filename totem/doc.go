@@ -94,6 +94,11 @@
 //     GATHER. corosync re-enters, resending its join and restarting the
 //     consensus timer; two such nodes answer each other forever and
 //     consensus never expires (a join storm in simulation).
+//   - A join that names us failed but carries a lower ring_seq than an
+//     earlier join of the same sender (a reordered leftover of a finished
+//     gather round) is ignored. corosync fails the sender back; with
+//     gather rounds out of phase two nodes then excluded each other round
+//     after round (15 simulated nodes never merged).
 //   - Messages are freed only on a fresh token (after the ring id and
 //     duplicate checks). corosync frees before them; a retransmitted token
 //     then counts as the previous rotation and releases messages a

@@ -65,6 +65,7 @@ type Machine struct {
 	transMembList  []NodeID
 	deliverMemb    []NodeID
 	consensus      map[NodeID]bool
+	joinSeq        map[NodeID]uint64 // highest ring_seq seen in a join, per sender
 	leftVoluntary  map[NodeID]bool
 	commitToken    *wire.CommitToken
 	failedToRecv   bool
@@ -136,6 +137,7 @@ func New(cfg Config, logf Logf) (*Machine, error) {
 		logf:          logf,
 		me:            cfg.NodeID,
 		consensus:     map[NodeID]bool{},
+		joinSeq:       map[NodeID]uint64{},
 		leftVoluntary: map[NodeID]bool{},
 		receivedFlg:   true,
 		regular:       newSortQueue(0),
@@ -566,6 +568,24 @@ func (m *Machine) handleJoin(j *wire.Join) {
 		m.tokenRingIDSeq = j.RingSeq
 	}
 	from := j.From.Node
+	// Deviation: a join that names us failed but is older than one
+	// already seen from the same sender (a lower ring_seq: sent before the
+	// sender's last ring change) is a reordered leftover of a finished
+	// gather round; corosync acts on it and fails the sender back, in a
+	// round where neither has failed the other. With out-of-phase rounds
+	// the same pair can then exclude each other round after round
+	// (simulator seed 105441, 15 nodes). Ignoring it costs nothing: if
+	// the sender still holds us failed, consensus settles it. Joins that
+	// do not name us failed (a restarted sender's, whose ring_seq went
+	// back) are processed as usual.
+	last, seen := m.joinSeq[from]
+	if seen && j.RingSeq < last && contains(addrIDs(j.Failed), m.me) {
+		m.stats.RxDropped++
+		return
+	}
+	if !seen || j.RingSeq > last {
+		m.joinSeq[from] = j.RingSeq
+	}
 	switch m.state {
 	case Operational:
 		// ignore_join_under_operational
