@@ -1,0 +1,144 @@
+package quorumsvc_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"ringmaster/internal/testcluster"
+	"ringmaster/internal/testenv"
+)
+
+// Debian's corosync-quorumtool, corosync-cfgtool and corosync-cpgtool against our
+// corosync (one node in a namespace), compared with what they printed against
+// the real corosync 3.1.7 for the same configuration
+// (shared/conformance/corosync/expected), Date and the Ring ID sequence masked.
+
+var (
+	dateRE = regexp.MustCompile(`(?m)^Date:             .*$`)
+	ringRE = regexp.MustCompile(`(?m)^(Ring ID:          [0-9a-f]+)\.[0-9a-f]+$`)
+)
+
+func mask(s string) string {
+	return ringRE.ReplaceAllString(dateRE.ReplaceAllString(s, "Date: X"), "$1.X")
+}
+
+func expected(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(testenv.Shared(t, "conformance", "corosync", "expected", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func exitCodes(t *testing.T, config string) map[string]int {
+	out := map[string]int{}
+	for _, l := range strings.Split(expected(t, config+".exitcodes"), "\n") {
+		if k, v, ok := strings.Cut(l, " "); ok {
+			var n int
+			for _, c := range v {
+				n = n*10 + int(c-'0')
+			}
+			out[k] = n
+		}
+	}
+	return out
+}
+
+func exec(n *testcluster.Node, argv ...string) (string, int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return n.Exec(ctx, argv...)
+}
+
+func TestRealToolsAgainstOurCorosync(t *testing.T) {
+	if testing.Short() {
+		t.Skip("network namespace test")
+	}
+	testenv.RequireRoot(t)
+	quorumtool := testenv.RequireBinary(t, "corosync-quorumtool")
+	cfgtool := testenv.RequireBinary(t, "corosync-cfgtool")
+	cpgtool := testenv.RequireBinary(t, "corosync-cpgtool")
+	cmapctl := testenv.RequireBinary(t, "corosync-cmapctl")
+	bin := testenv.GoBinary(t, "corosync")
+	c := testcluster.New(t, testcluster.Options{Nodes: 1})
+	hosts, err := os.ReadFile(testenv.Shared(t, "conformance", "corosync", "harness", "hosts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(c.Dir(), "hosts"), hosts, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := c.Node(1)
+	same, total := 0, 0
+	for _, name := range []string{"minimal-udpu", "s1-two-node-udpu-single", "no-quorum-provider"} {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(testenv.Shared(t, "conformance", "corosync", "configs", name+".conf"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := n.WriteFile("/etc/corosync/corosync.conf", data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p, err := n.Start("corosync", bin, "-f")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				_ = p.Signal(15)
+				if err := p.Wait(15 * time.Second); err != nil {
+					t.Errorf("corosync did not stop: %v", err)
+				}
+			}()
+			// Wait for the ring: the member's status in cmap.
+			testcluster.Eventually(t, 20*time.Second, 100*time.Millisecond, func() (bool, string) {
+				if p.Exited() {
+					t.Fatalf("corosync exited:\n%s", p.Output())
+				}
+				out, _, _ := exec(n, cmapctl, "-g", "runtime.members.1.status")
+				return strings.Contains(out, "joined"), out
+			})
+			codes := exitCodes(t, name)
+			for _, tc := range []struct {
+				suffix string
+				argv   []string
+			}{
+				{"quorumtool-s", []string{quorumtool, "-s"}},
+				{"quorumtool-l", []string{quorumtool, "-l"}},
+				{"quorumtool-s-p", []string{quorumtool, "-s", "-p"}},
+				{"quorumtool-l-p", []string{quorumtool, "-l", "-p"}},
+				{"cfgtool-s", []string{cfgtool, "-s"}},
+				{"cfgtool-n", []string{cfgtool, "-n"}},
+			} {
+				total++
+				out, rc, err := exec(n, tc.argv...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := expected(t, name+"."+tc.suffix)
+				if mask(out) != mask(want) || rc != codes[tc.suffix] {
+					t.Errorf("%s: exit %d (want %d)\n--- got\n%s--- want\n%s", tc.suffix, rc, codes[tc.suffix], out, want)
+					continue
+				}
+				same++
+			}
+			// No group is joined: the header only, as real corosync prints it.
+			total++
+			out, rc, err := exec(n, cpgtool)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := expected(t, "s1-two-node-udpu.cpgtool"); out != want || rc != 0 {
+				t.Errorf("cpgtool: exit %d\n--- got\n%s--- want\n%s", rc, out, want)
+			} else {
+				same++
+			}
+		})
+	}
+	t.Logf("real tools against our corosync: %d of %d outputs identical to real corosync's", same, total)
+}
