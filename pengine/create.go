@@ -1,6 +1,9 @@
 package pengine
 
-import "strconv"
+import (
+	"sort"
+	"strconv"
+)
 
 var strconvItoa = strconv.Itoa
 
@@ -591,6 +594,8 @@ func (c *cluster) probe(r *Resource, n *Node) bool {
 		}
 		return any
 	case KindClone:
+		// clone_create_probe sorts instances by number first
+		sort.SliceStable(r.Children, func(i, j int) bool { return r.Children[i].InstanceNum < r.Children[j].InstanceNum })
 		if r.Unique {
 			any := false
 			for _, ch := range r.Children {
