@@ -39,7 +39,14 @@ func (c *cluster) runFn(fn transFn, r *Resource, n *Node, optional bool) {
 	switch fn {
 	case fnStop:
 		for _, cur := range r.RunningOn {
-			st := c.stopAction(r, cur, optional)
+			opt := optional
+			if r.PartialMigTarget != nil {
+				if cur == r.PartialMigTarget && cur == r.AllocatedTo {
+					continue
+				}
+				opt = false
+			}
+			st := c.stopAction(r, cur, opt)
 			if r.AllocatedTo == nil {
 				st.Reason = "node availability"
 			}
@@ -195,6 +202,16 @@ func (c *cluster) createPrimitiveActions(r *Resource) {
 			current = n
 		}
 	}
+	if r.PartialMigSource != nil {
+		for _, n := range r.RunningOn {
+			if n == r.PartialMigSource {
+				current = n
+			}
+		}
+	}
+	for _, dn := range r.dangling {
+		c.stopAction(r, dn, false)
+	}
 	needStop, needPromote, moving, allowMigrate := false, false, false, false
 	if current != nil && r.AllocatedTo != nil && current != r.AllocatedTo && r.NextRole >= RoleStarted {
 		moving = true
@@ -202,9 +219,17 @@ func (c *cluster) createPrimitiveActions(r *Resource) {
 		needStop = true
 	}
 	multiply := false
-	if r.RequiresFencing {
+	switch {
+	case r.PartialMigSource != nil && r.PartialMigTarget != nil && allowMigrate && numAll == 2 &&
+		current == r.PartialMigSource && r.AllocatedTo == r.PartialMigTarget:
+		// the partial migration continues
+	case r.PartialMigSource != nil || r.PartialMigTarget != nil:
+		needStop = true
+		r.PartialMigSource, r.PartialMigTarget = nil, nil
+		allowMigrate = false
+	case r.RequiresFencing:
 		multiply = numAll > 1
-	} else {
+	default:
 		multiply = numClean > 1
 	}
 	if multiply {

@@ -178,6 +178,7 @@ type Resource struct {
 	allocScore    int
 	remoteNode    *Node
 	Container     *Resource
+	dangling      []*Node
 	fillers       []*Resource
 }
 

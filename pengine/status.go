@@ -734,7 +734,7 @@ func (c *cluster) updateRscState(r *Resource, n *Node, op *lrmOp, task string, r
 		r.Role = RoleStarted
 		clear = true
 	case task == "migrate_to":
-		c.migrateToSuccess(r, n, op)
+		c.migrateToSuccessFull(r, n, op)
 	default:
 		if r.Role < RoleStarted {
 			r.setActive()
@@ -785,6 +785,10 @@ func (c *cluster) unpackOpFailure(r *Resource, n *Node, rc int, op *lrmOp, lastF
 	switch task {
 	case "stop":
 		c.ban(r, n, "__stop_fail__")
+	case "migrate_to":
+		c.migrateToFailure(r, n, op)
+	case "migrate_from":
+		c.migrateFromFailure(r, n, op)
 	case "promote":
 		r.Role = RolePromoted
 	case "demote":
@@ -967,6 +971,9 @@ func (c *cluster) processRscState(r *Resource, n *Node, fail onFail) {
 		for _, a := range r.actionsFor(n, "stop", true) {
 			a.set(aOptional)
 		}
+	}
+	if r.Role == RoleStopped && r.PartialMigSource == n && r.PartialMigTarget != nil && len(r.RunningOn) > 0 {
+		r.Role = RoleStarted
 	}
 }
 

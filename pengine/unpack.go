@@ -49,6 +49,7 @@ type cluster struct {
 	singletons     map[string][]*Action
 	haveRemote     bool
 	healthStrategy string
+	lrmIdx         map[string]map[string][]*lrmOp
 	actionID       int
 	orderID        int
 
