@@ -2,211 +2,252 @@ package cpg
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
+	"os"
 	"time"
 
+	"ringmaster/cmap"
 	"ringmaster/ipc"
 )
 
-// Client is a small libcpg-compatible client (lib/cpg.c at corosync
-// v3.1.7, request layouts in shared/docs/ipc-wire.md §3.2) for our
-// Pacemaker daemons: one connection, one group, multicast with agreed
-// ordering, and the configuration changes and deliveries as events. It
-// works against real corosync and ours.
+// Client is a libcpg-compatible client (lib/cpg.c) of the "cpg" service, ours
+// or corosync's: one connection is one process handle that may join one group.
+// Server errors are cmap.Error values.
 type Client struct {
 	ipc     *ipc.Client
 	timeout time.Duration
-	group   string
 	pid     uint32
-	events  chan ClientEvent
+	group   string
 }
 
-// ClientEvent is a configuration change (ConfChg != nil) or a delivered
-// message (Deliver != nil).
-type ClientEvent struct {
-	ConfChg *ClientConfChg
-	Deliver *ClientDelivery
-}
-
-// ClientConfChg is CONFCHG: the group's members after the change, and who
-// left and joined.
-type ClientConfChg struct {
-	Group   string
-	Members []Address
-	Left    []Address
-	Joined  []Address
-}
-
-// ClientDelivery is DELIVER: one message multicast to the group.
-type ClientDelivery struct {
-	Group string
-	Node  uint32
-	Pid   uint32
-	Data  []byte
-}
-
-// ErrClientClosed is returned once the connection to corosync is gone.
-var ErrClientClosed = errors.New("cpg: connection closed")
-
-// DialClient connects to the "cpg" IPC service.
-func DialClient(o ipc.ClientOptions) (*Client, error) {
+// Dial connects like cpg_initialize (which sends nothing).
+func Dial(o ipc.ClientOptions) (*Client, error) {
 	ic, err := ipc.Dial("cpg", o)
 	if err != nil {
 		return nil, fmt.Errorf("cpg: %w", err)
 	}
-	c := &Client{ipc: ic, timeout: 10 * time.Second, events: make(chan ClientEvent, 256)}
-	go c.readEvents()
-	return c, nil
+	return &Client{ipc: ic, timeout: -1, pid: uint32(os.Getpid())}, nil
 }
 
-// Close finalizes and disconnects.
-func (c *Client) Close() error {
-	_, _ = c.ipc.Request(reqHeader(ReqFinalize, 16), time.Second)
-	return c.ipc.Close()
-}
+// Close disconnects without FINALIZE (as a process that exits).
+func (c *Client) Close() error { return c.ipc.Close() }
 
-// Events delivers configuration changes and messages in corosync's order;
-// the channel is closed when the connection ends.
-func (c *Client) Events() <-chan ClientEvent { return c.events }
-
-func reqHeader(id int32, size int) []byte {
-	b := make([]byte, size)
-	binary.LittleEndian.PutUint32(b[0:], uint32(id))
-	binary.LittleEndian.PutUint32(b[8:], uint32(size))
-	return b
-}
-
-func (c *Client) call(b []byte) ([]byte, error) {
-	r, err := c.ipc.Request(b, c.timeout)
+func (c *Client) call(req []byte, wantID int32, size int) ([]byte, error) {
+	b, err := c.ipc.Request(req, c.timeout)
 	if err != nil {
-		return nil, fmt.Errorf("cpg request %d: %w", int32(binary.LittleEndian.Uint32(b)), err)
+		return nil, fmt.Errorf("cpg: %w", err)
 	}
-	if len(r) < ipc.ResponseHeaderSize {
-		return nil, fmt.Errorf("cpg: short response (%d bytes)", len(r))
+	h, err := ipc.ParseResponseHeader(b)
+	if err != nil {
+		return nil, fmt.Errorf("cpg: %w", err)
 	}
-	if e := int32(binary.LittleEndian.Uint32(r[16:])); e != csOK {
-		return r, fmt.Errorf("cpg request %d: cs_error %d", int32(binary.LittleEndian.Uint32(b)), e)
+	if h.Error != int32(cmap.OK) {
+		return b, cmap.Error(h.Error)
 	}
-	return r, nil
+	if h.ID != wantID || len(b) < size {
+		return nil, cmap.ErrMessageError
+	}
+	return b, nil
 }
 
-// LocalNodeID is cpg_local_get.
-func (c *Client) LocalNodeID() (uint32, error) {
-	r, err := c.call(reqHeader(ReqLocalGet, 16))
+func nameReq(id int32, size int, group string) []byte {
+	m := ipc.NewRequest(id, size-ipc.RequestHeaderSize)
+	putName(m[16:], group)
+	return m
+}
+
+// LocalGet is cpg_local_get.
+func (c *Client) LocalGet() (uint32, error) {
+	b, err := c.call(ipc.NewRequest(ReqLocalGet, 0), ResLocalGet, localGetResSize)
 	if err != nil {
 		return 0, err
 	}
-	if len(r) < localGetResSize {
-		return 0, fmt.Errorf("cpg: short LOCAL_GET answer")
-	}
-	return binary.LittleEndian.Uint32(r[24:]), nil
+	return binary.LittleEndian.Uint32(b[24:]), nil
 }
 
-// Join is cpg_join. group is sent byte for byte: Pacemaker's group names
-// count their NUL ("cib\x00"), and corosync compares length and bytes.
-// CS_ERR_TRY_AGAIN (a sync in progress) is retried for a while.
-func (c *Client) Join(group string, pid uint32) error {
+// Join is cpg_join (flags: FlagDeliverInitialTotemConf for model v1 clients).
+func (c *Client) Join(group string, flags uint32) error {
 	if len(group) > maxNameLen {
-		return fmt.Errorf("cpg: group name %q too long", group)
+		return cmap.ErrInvalidParam
 	}
-	b := reqHeader(ReqJoin, libJoinSize)
-	putName(b[16:], group)
-	binary.LittleEndian.PutUint32(b[152:], pid)
-	var err error
-	for i := 0; i < 50; i++ {
-		var r []byte
-		r, err = c.call(b)
-		if err == nil || len(r) < ipc.ResponseHeaderSize || int32(binary.LittleEndian.Uint32(r[16:])) != csTryAgain {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
+	m := nameReq(ReqJoin, libJoinSize, group)
+	binary.LittleEndian.PutUint32(m[152:], c.pid)
+	binary.LittleEndian.PutUint32(m[160:], flags)
+	if _, err := c.call(m, ResJoin, 24); err != nil {
 		return err
 	}
-	c.group, c.pid = group, pid
+	c.group = group
 	return nil
 }
 
-// Mcast is cpg_mcast_joined with CPG_TYPE_AGREED. It has no answer; flow
-// control (EAGAIN) is retried for up to a few seconds.
+// Leave is cpg_leave.
+func (c *Client) Leave() error {
+	m := nameReq(ReqLeave, libLeaveSize, c.group)
+	binary.LittleEndian.PutUint32(m[152:], c.pid)
+	_, err := c.call(m, ResLeave, 24)
+	return err
+}
+
+// Mcast is cpg_mcast_joined with CPG_TYPE_AGREED; like the library it does not
+// wait for an answer (there is none).
 func (c *Client) Mcast(data []byte) error {
-	b := make([]byte, libMcastHeader+len(data))
-	le := binary.LittleEndian
-	le.PutUint32(b[0:], uint32(ReqMcast))
-	le.PutUint32(b[8:], uint32(len(b)))
-	le.PutUint32(b[24:], 2) // TOTEM_AGREED
-	le.PutUint32(b[32:], uint32(len(data)))
-	copy(b[libMcastHeader:], data)
-	for i := 0; ; i++ {
-		err := c.ipc.Send(b)
-		if err == nil {
-			return nil
+	m := make([]byte, libMcastHeader+len(data))
+	ipc.PutResponseHeader(m, ipc.ResponseHeader{ID: ReqMcast, Size: int32(len(m))})
+	binary.LittleEndian.PutUint32(m[24:], 2) // CPG_TYPE_AGREED
+	binary.LittleEndian.PutUint32(m[32:], uint32(len(data)))
+	copy(m[libMcastHeader:], data)
+	return c.ipc.Send(m)
+}
+
+// Membership is cpg_membership_get.
+func (c *Client) Membership(group string) ([]Process, error) {
+	b, err := c.call(nameReq(ReqMembership, libMembershipReq, group), ResMembership, membershipResSize)
+	if err != nil {
+		return nil, err
+	}
+	n := min(int(binary.LittleEndian.Uint32(b[24:])), maxNodes)
+	out := make([]Process, 0, n)
+	for i := 0; i < n; i++ {
+		off := 32 + addressSize*i
+		out = append(out, Process{Node: binary.LittleEndian.Uint32(b[off:]), Pid: binary.LittleEndian.Uint32(b[off+8:])})
+	}
+	return out, nil
+}
+
+// Member is one ITERATIONNEXT answer.
+type Member struct {
+	Group string
+	Process
+}
+
+// Iterate runs a whole iteration (cpg_iteration_initialize/next/finalize).
+func (c *Client) Iterate(typ uint32, group string) ([]Member, error) {
+	m := nameReq(ReqIterationInitialize, libIterInitReq, group)
+	binary.LittleEndian.PutUint32(m[152:], typ)
+	b, err := c.call(m, ResIterationInitialize, iterInitResSize)
+	if err != nil {
+		return nil, err
+	}
+	h := binary.LittleEndian.Uint64(b[24:])
+	var out []Member
+	for i := 0; i < 1<<16; i++ {
+		nx := ipc.NewRequest(ReqIterationNext, 8)
+		binary.LittleEndian.PutUint64(nx[16:], h)
+		r, err := c.call(nx, ResIterationNext, iterNextResSize)
+		if err == cmap.ErrNoSections {
+			break
 		}
-		if !errors.Is(err, ipc.ErrTryAgain) || i >= 100 {
-			return fmt.Errorf("cpg mcast: %w", err)
+		if err != nil {
+			return out, err
 		}
-		time.Sleep(50 * time.Millisecond)
+		g, _ := readName(r[24:])
+		out = append(out, Member{Group: g, Process: Process{Node: binary.LittleEndian.Uint32(r[160:]), Pid: binary.LittleEndian.Uint32(r[164:])}})
+	}
+	fin := ipc.NewRequest(ReqIterationFinalize, 8)
+	binary.LittleEndian.PutUint64(fin[16:], h)
+	_, err = c.call(fin, ResIterationFinalize, 24)
+	return out, err
+}
+
+// Finalize is cpg_finalize: FINALIZE, then the connection is closed.
+func (c *Client) Finalize() error {
+	_, err := c.call(ipc.NewRequest(ReqFinalize, 0), ResFinalize, 24)
+	c.ipc.Close()
+	return err
+}
+
+// Event is a decoded callback: a ConfChg, a Delivery or a TotemMembership.
+type Event struct {
+	ConfChg  *ConfChg
+	Delivery *Delivery
+	Totem    *TotemMembership
+}
+
+// NextEvent waits up to timeout (< 0: forever) for the next callback.
+func (c *Client) NextEvent(timeout time.Duration) (Event, error) {
+	for {
+		b, err := c.ipc.RecvEvent(timeout)
+		if err != nil {
+			return Event{}, err
+		}
+		if ev, ok := ParseEvent(b); ok {
+			return ev, nil
+		}
 	}
 }
 
-func (c *Client) readEvents() {
-	defer close(c.events)
-	for m := range c.ipc.Events() {
-		if ev, ok := parseClientEvent(m); ok {
-			c.events <- ev
-		}
+// ParseEvent decodes a CONFCHG, DELIVER, PARTIAL_DELIVER or TOTEM_CONFCHG
+// event; ok is false for anything else or a malformed event.
+func ParseEvent(b []byte) (Event, bool) {
+	h, err := ipc.ParseResponseHeader(b)
+	if err != nil {
+		return Event{}, false
 	}
-}
-
-// parseClientEvent decodes CONFCHG and DELIVER; anything else (totem
-// membership, flow control) or anything malformed is skipped.
-func parseClientEvent(m []byte) (ClientEvent, bool) {
 	le := binary.LittleEndian
-	if len(m) < ipc.ResponseHeaderSize {
-		return ClientEvent{}, false
-	}
-	switch int32(le.Uint32(m)) {
+	switch h.ID {
 	case ResConfChg:
-		if len(m) < confchgFixed {
-			return ClientEvent{}, false
+		if len(b) < confchgFixed {
+			return Event{}, false
 		}
-		group, ok := readName(m[24:])
-		if !ok {
-			return ClientEvent{}, false
+		g, ok := readName(b[24:])
+		nm, nj, nl := int(le.Uint32(b[160:])), int(le.Uint32(b[168:])), int(le.Uint32(b[176:]))
+		if !ok || nm > maxNodes*64 || nj > maxNodes*64 || nl > maxNodes*64 || confchgFixed+addressSize*(nm+nj+nl) > len(b) {
+			return Event{}, false
 		}
-		nm, nj, nl := uint64(le.Uint32(m[160:])), uint64(le.Uint32(m[168:])), uint64(le.Uint32(m[176:]))
-		if confchgFixed+addressSize*(nm+nj+nl) > uint64(len(m)) {
-			return ClientEvent{}, false
-		}
+		cc := &ConfChg{Group: g}
 		off := confchgFixed
-		read := func(n uint64) []Address {
-			var out []Address
-			for i := uint64(0); i < n; i++ {
-				out = append(out, Address{Node: le.Uint32(m[off:]), Pid: le.Uint32(m[off+8:]), Reason: le.Uint32(m[off+16:])})
-				off += addressSize
-			}
-			return out
+		addr := func() Address {
+			a := Address{Node: le.Uint32(b[off:]), Pid: le.Uint32(b[off+8:]), Reason: le.Uint32(b[off+16:])}
+			off += addressSize
+			return a
 		}
-		cc := &ClientConfChg{Group: group}
-		cc.Members = read(nm)
-		cc.Left = read(nl)
-		cc.Joined = read(nj)
-		return ClientEvent{ConfChg: cc}, true
+		for i := 0; i < nm; i++ {
+			a := addr()
+			cc.Members = append(cc.Members, Process{Node: a.Node, Pid: a.Pid})
+		}
+		for i := 0; i < nl; i++ {
+			cc.Left = append(cc.Left, addr())
+		}
+		for i := 0; i < nj; i++ {
+			cc.Joined = append(cc.Joined, addr())
+		}
+		return Event{ConfChg: cc}, true
 	case ResDeliver:
-		if len(m) < deliverFixed {
-			return ClientEvent{}, false
+		if len(b) < deliverFixed {
+			return Event{}, false
 		}
-		group, ok := readName(m[24:])
-		n := uint64(le.Uint32(m[160:]))
-		if !ok || deliverFixed+n > uint64(len(m)) {
-			return ClientEvent{}, false
+		g, ok := readName(b[24:])
+		n := le.Uint32(b[160:])
+		if !ok || uint64(n) > uint64(len(b)-deliverFixed) {
+			return Event{}, false
 		}
-		return ClientEvent{Deliver: &ClientDelivery{
-			Group: group, Node: le.Uint32(m[168:]), Pid: le.Uint32(m[176:]),
-			Data: append([]byte(nil), m[deliverFixed:deliverFixed+int(n)]...),
-		}}, true
+		return Event{Delivery: &Delivery{Group: g, From: Process{Node: le.Uint32(b[168:]), Pid: le.Uint32(b[176:])},
+			Data: append([]byte(nil), b[deliverFixed:deliverFixed+int(n)]...)}}, true
+	case ResPartialDeliver:
+		if len(b) < partialDeliverFix {
+			return Event{}, false
+		}
+		g, ok := readName(b[24:])
+		n := le.Uint32(b[168:])
+		if !ok || uint64(n) > uint64(len(b)-partialDeliverFix) {
+			return Event{}, false
+		}
+		return Event{Delivery: &Delivery{Group: g, From: Process{Node: le.Uint32(b[176:]), Pid: le.Uint32(b[184:])},
+			Data: append([]byte(nil), b[partialDeliverFix:partialDeliverFix+int(n)]...), Partial: true,
+			TotalLen: le.Uint32(b[160:]), PartialType: le.Uint32(b[192:])}}, true
+	case ResTotemConfChg:
+		if len(b) < 44 {
+			return Event{}, false
+		}
+		n := int(le.Uint32(b[40:]))
+		if n > (len(b)-44)/4 {
+			return Event{}, false
+		}
+		t := &TotemMembership{RingRep: le.Uint32(b[24:]), RingSeq: le.Uint64(b[32:])}
+		for i := 0; i < n; i++ {
+			t.Members = append(t.Members, le.Uint32(b[44+4*i:]))
+		}
+		return Event{Totem: t}, true
 	}
-	return ClientEvent{}, false
+	return Event{}, false
 }
