@@ -73,6 +73,13 @@ func (r *Resource) currentNode() *Node {
 
 // applyNodeCriteria applies locations, stickiness and failure thresholds.
 func (c *cluster) applyNodeCriteria(locs []*location) {
+	if isTrue(c.opt("shutdown-lock")) {
+		for _, r := range c.allResources() {
+			if r.Kind == KindPrimitive {
+				c.shutdownLock(r)
+			}
+		}
+	}
 	for _, l := range locs {
 		c.applyLocation(l, l.rsc)
 	}
@@ -678,5 +685,31 @@ func (c *cluster) addNodeScoresMatchingAttr(nodes map[*Node]int, rsc *Resource, 
 			continue
 		}
 		nodes[n] = ns
+	}
+}
+
+// shutdownLock is pcmk__primitive_shutdown_lock: a resource active on a
+// single node that is shutting down stays locked to it.
+func (c *cluster) shutdownLock(r *Resource) {
+	if r.IsFenceDevice || r.remoteNode != nil {
+		return
+	}
+	if r.lockNode != nil {
+		if len(r.RunningOn) > 0 {
+			r.lockNode = nil
+		}
+	} else if len(r.RunningOn) == 1 {
+		n := r.RunningOn[0]
+		if n.Shutdown && !n.Unclean {
+			r.lockNode = n
+		}
+	}
+	if r.lockNode == nil {
+		return
+	}
+	for _, n := range c.nodes {
+		if n != r.lockNode {
+			c.resourceLocation(r, n, -Infinity)
+		}
 	}
 }

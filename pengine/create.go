@@ -599,7 +599,7 @@ func (c *cluster) scheduleProbes() {
 			}
 			continue
 		}
-		if n.Unclean {
+		if n.Unclean || n.NoDiscovery {
 			continue
 		}
 		for _, r := range c.resources {

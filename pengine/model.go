@@ -61,6 +61,7 @@ type Node struct {
 	remaining                                        map[string]int
 	RemoteRequiresReset, RemoteWasFenced             bool
 	guest                                            bool
+	NoDiscovery                                      bool
 }
 
 // RscKind is the variant of a resource.
@@ -179,6 +180,7 @@ type Resource struct {
 	remoteNode    *Node
 	Container     *Resource
 	dangling      []*Node
+	lockNode      *Node
 	fillers       []*Resource
 }
 

@@ -179,6 +179,9 @@ func (c *cluster) unpackRemoteAttrs(n *Node, st *etree.Element) {
 	if s := n.Attrs["shutdown"]; s != "" && s != "0" {
 		n.Shutdown = true
 	}
+	if d, ok := n.Attrs["resource-discovery-enabled"]; ok && !isTrue(d) {
+		n.NoDiscovery = true
+	}
 }
 
 func (c *cluster) optOr(name, def string) string {
@@ -435,6 +438,14 @@ func (c *cluster) unpackLrmResource(n *Node, lr *etree.Element) {
 	}
 	if id != r.ID && id != r.CloneName {
 		r.CloneName = id
+	}
+	if isTrue(c.opt("shutdown-lock")) {
+		if t := atoiDef(attr(lr, "shutdown-lock"), 0); t != 0 {
+			limit := parseInterval(c.opt("shutdown-lock-limit")) / 1000
+			if limit <= 0 || c.now.Unix() <= int64(t+limit) {
+				r.lockNode = n
+			}
+		}
 	}
 	sort.SliceStable(ops, func(i, j int) bool { return opNewer(ops[j], ops[i]) })
 	r.history[n] = append(r.history[n], ops...)

@@ -85,6 +85,7 @@ var optionDefaults = map[string]string{
 	"node-health-green":      "0",
 	"node-health-base":       "0",
 	"shutdown-lock":          "false",
+	"shutdown-lock-limit":    "0",
 	"priority-fencing-delay": "0",
 }
 
