@@ -80,7 +80,7 @@ func checkRule(cib *etree.Element, now rules.Time, clock time.Time, id string) R
 	// constraints section.
 	var matches []*etree.Element
 	if cib != nil && constraints(cib) != nil {
-		matches = descendants(documentRoot(cib), func(x *etree.Element) bool {
+		matches = descendants(cib, func(x *etree.Element) bool {
 			return x.Tag == "rule" && attrIs(x, "id", id)
 		})
 	}
@@ -140,23 +140,16 @@ func checkRule(cib *etree.Element, now rules.Time, clock time.Time, id string) R
 	return res
 }
 
-// constraints finds /cib/configuration/constraints.
+// constraints finds /cib/configuration/constraints; the element given
+// is the document's root.
 func constraints(root *etree.Element) *etree.Element {
-	r := documentRoot(root)
-	if r.Tag != "cib" {
+	if root.Tag != "cib" {
 		return nil
 	}
-	if c := r.SelectElement("configuration"); c != nil {
+	if c := root.SelectElement("configuration"); c != nil {
 		return c.SelectElement("constraints")
 	}
 	return nil
-}
-
-func documentRoot(x *etree.Element) *etree.Element {
-	for p := x.Parent(); p != nil && p.Tag != ""; p = p.Parent() {
-		x = p
-	}
-	return x
 }
 
 func attrIs(x *etree.Element, name, value string) bool {
