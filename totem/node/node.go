@@ -657,7 +657,14 @@ func (n *Node) round() {
 			n.stats.AppReleased += uint64(len(n.app))
 			n.app = n.app[:0]
 		}
-		n.flushPacker()
+		// totempg stages small messages and flushes them at the next token
+		// (callback_token_received_fn, done in receive). Only an idle SRP
+		// queue gets the staged packet at once: nothing else would carry
+		// it soon, and queueing it wakes a held token (totemsrp_event_signal).
+		// Under load this packs many messages per mcast, as corosync does.
+		if n.srp.Pending() == 0 && len(n.backlog) == 0 {
+			n.flushPacker()
+		}
 		n.pushBacklog()
 		n.drainSRP()
 		if !n.srp.HasReady() {
