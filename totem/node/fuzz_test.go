@@ -16,8 +16,8 @@ import (
 type nullTransport struct{ ch chan transport.Packet }
 
 func (nullTransport) SendMsg(wire.NodeID, wire.Message, bool) error { return nil }
-func (t nullTransport) Recv() <-chan transport.Packet                { return t.ch }
-func (nullTransport) Close() error                                   { return nil }
+func (t nullTransport) Recv() <-chan transport.Packet               { return t.ch }
+func (nullTransport) Close() error                                  { return nil }
 
 func fuzzNode(t testing.TB, f wire.Framing) *Node {
 	c, err := NewCorosync(CorosyncConfig{NodeID: 1,
