@@ -135,6 +135,14 @@ func (c *cluster) unpackConfig() error {
 	c.stonithEnabled = isTrue(c.opt("stonith-enabled"))
 	c.symmetric = isTrue(c.opt("symmetric-cluster"))
 	c.noQuorumPolicy = c.opt("no-quorum-policy")
+	c.haveQuorum = isTrue(attr(c.cib, "have-quorum"))
+	if c.noQuorumPolicy == "suicide" {
+		// unpack_config: suicide only with fencing, and only once the
+		// cluster has had quorum (or no-quorum-panic is set)
+		if !c.stonithEnabled || !(c.haveQuorum || atoiDef(attr(c.cib, "no-quorum-panic"), 0) != 0) {
+			c.noQuorumPolicy = "stop"
+		}
+	}
 	c.stopOrphans = isTrue(c.opt("stop-orphan-resources"))
 	c.stopOrphanActions = isTrue(c.opt("stop-orphan-actions"))
 	c.startFailureFatal = isTrue(c.opt("start-failure-is-fatal"))
