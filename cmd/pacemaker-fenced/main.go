@@ -22,7 +22,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"ringmaster/cib"
-	"ringmaster/cpg"
 	"ringmaster/fencing"
 	"ringmaster/internal/pcmkipc"
 	"ringmaster/ipc"
@@ -62,8 +61,7 @@ type daemon struct {
 	ids     map[*ipc.Conn]string
 	eventID atomic.Int32
 	log     *slog.Logger
-	cpg     *cpg.Client
-	cpgSeq  uint32
+	cpg     *pcmkipc.Group
 	node    string
 }
 
@@ -92,47 +90,23 @@ func run(ctx context.Context, node string, standAlone bool, log *slog.Logger) er
 // joinCPG joins stonith-ng (name with its NUL, as Pacemaker does) and
 // pokes the group as a starting fencer does.
 func (d *daemon) joinCPG(ctx context.Context) error {
-	var c *cpg.Client
-	var err error
-	for i := 0; i < 50; i++ {
-		if c, err = cpg.DialClient(ipc.ClientOptions{}); err == nil {
-			break
+	g, err := pcmkipc.JoinGroup(ctx, "stonith-ng\x00", pcmkipc.CPGTypeStonithNG, d.node, func(ev pcmkipc.GroupEvent) {
+		if ev.Msg == nil {
+			return
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		x, err := cib.ParseXML(ev.Msg.Msg.XML)
+		if err != nil {
+			return
 		}
-	}
+		d.mu.Lock()
+		d.apply(d.f.Deliver(ev.Msg.Msg.Sender.Uname, x))
+		d.mu.Unlock()
+	})
 	if err != nil {
 		return err
 	}
-	if err := c.Join("stonith-ng\x00", uint32(os.Getpid())); err != nil {
-		c.Close()
-		return err
-	}
-	d.cpg = c
-	local, _ := c.LocalNodeID()
-	go func() {
-		for ev := range c.Events() {
-			if ev.Deliver == nil {
-				continue
-			}
-			m, err := pcmkipc.DecodeCPG(ev.Deliver.Data)
-			if err != nil || !m.ForUs(local, d.node) {
-				continue
-			}
-			x, err := cib.ParseXML(m.XML)
-			if err != nil {
-				continue
-			}
-			d.mu.Lock()
-			eff := d.f.Deliver(m.Sender.Uname, x)
-			d.apply(eff)
-			d.mu.Unlock()
-		}
-	}()
 	d.mu.Lock()
+	d.cpg = g
 	d.send(fencing.PeerMessage{XML: fencing.Poke()})
 	d.mu.Unlock()
 	return nil
@@ -143,18 +117,7 @@ func (d *daemon) send(pm fencing.PeerMessage) {
 	if d.cpg == nil {
 		return
 	}
-	d.cpgSeq++
-	m := pcmkipc.CPGMessage{
-		ID:     d.cpgSeq,
-		Host:   pcmkipc.CPGPeer{Type: pcmkipc.CPGTypeStonithNG, Uname: pm.To},
-		Sender: pcmkipc.CPGPeer{Pid: uint32(os.Getpid()), Type: pcmkipc.CPGTypeStonithNG, Uname: d.node},
-		XML:    []byte(cib.Serialize(pm.XML, false)),
-	}
-	b, err := pcmkipc.EncodeCPG(m)
-	if err == nil {
-		err = d.cpg.Mcast(b)
-	}
-	if err != nil {
+	if err := d.cpg.Send(pm.To, []byte(cib.Serialize(pm.XML, false))); err != nil {
 		d.log.Warn("CPG send failed", "err", err)
 	}
 }

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"ringmaster/internal/testcluster"
+	"ringmaster/internal/testenv"
+)
+
+// corosyncConf is a udpu ring of n nodes named node01.. with nodeids 1..
+func corosyncConf(n int) string {
+	var b strings.Builder
+	b.WriteString("totem {\n\tversion: 2\n\tcluster_name: rmpcmk\n\ttransport: udpu\n\ttoken: 1000\n}\n")
+	b.WriteString("quorum {\n\tprovider: corosync_votequorum\n")
+	if n == 2 {
+		b.WriteString("\ttwo_node: 1\n")
+	}
+	b.WriteString("}\nlogging {\n\tto_stderr: yes\n\tto_syslog: no\n}\nnodelist {\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "\tnode {\n\t\tring0_addr: 192.0.2.%d\n\t\tname: node%02d\n\t\tnodeid: %d\n\t}\n", i, i, i)
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+type stack struct {
+	n          *testcluster.Node
+	corosync   *testcluster.Proc
+	pacemakerd *testcluster.Proc
+}
+
+func execIn(n *testcluster.Node, argv ...string) (string, int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, rc, err := n.Exec(ctx, argv...)
+	if err != nil {
+		return out + err.Error(), -1
+	}
+	return out, rc
+}
+
+// startStacks runs our corosync and our pacemakerd (which starts our
+// pacemaker-based and pacemaker-fenced from bin/) on every node.
+func startStacks(t *testing.T, nodes int) []*stack {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("network namespaces and daemons: not in -short")
+	}
+	testenv.RequireRoot(t)
+	for _, p := range testcluster.Prerequisites {
+		testenv.RequireBinary(t, p)
+	}
+	corosync := testenv.GoBinary(t, "corosync")
+	pcmkd := testenv.GoBinary(t, "pacemakerd")
+	testenv.GoBinary(t, "pacemaker-based")
+	testenv.GoBinary(t, "pacemaker-fenced")
+	cmapctl := testenv.RequireBinary(t, "corosync-cmapctl")
+	c := testcluster.New(t, testcluster.Options{Nodes: nodes})
+	var out []*stack
+	for _, n := range c.Nodes() {
+		if err := n.WriteFile("/etc/corosync/corosync.conf", []byte(corosyncConf(nodes)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, err := n.Start("corosync", corosync, "-f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, &stack{n: n, corosync: p})
+	}
+	for _, s := range out {
+		testcluster.Eventually(t, 30*time.Second, 100*time.Millisecond, func() (bool, string) {
+			if s.corosync.Exited() {
+				t.Fatalf("corosync exited:\n%s", s.corosync.Output())
+			}
+			o, _ := execIn(s.n, cmapctl, "-g", "runtime.votequorum.this_node_id")
+			return strings.Contains(o, "="), o
+		})
+	}
+	for _, s := range out {
+		p, err := s.n.Start("pacemakerd", pcmkd, "-f", "--daemon-dir", filepath.Dir(pcmkd))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.pacemakerd = p
+	}
+	return out
+}
+
+var crmMonVolatile = regexp.MustCompile(`(?m)^(\s*\* Last (updated|change):).*$`)
+
+// TestRealCrmMonAgainstOurStack: the real crm_mon -1, crmadmin -P and
+// stonith_admin against our corosync + pacemakerd + based + fenced.
+func TestRealCrmMonAgainstOurStack(t *testing.T) {
+	st := startStacks(t, 1)
+	s := st[0]
+	crmMon := testenv.RequireBinary(t, "crm_mon")
+	var out string
+	var rc int
+	testcluster.Eventually(t, 60*time.Second, 250*time.Millisecond, func() (bool, string) {
+		if s.pacemakerd.Exited() {
+			t.Fatalf("pacemakerd exited:\n%s", s.pacemakerd.Output())
+		}
+		out, rc = execIn(s.n, crmMon, "-1")
+		return rc == 0 && strings.Contains(out, "Cluster Summary"), fmt.Sprintf("rc %d:\n%s", rc, out)
+	})
+	t.Logf("crm_mon -1:\n%s", out)
+	for _, want := range []string{"Status of pacemakerd: 'Pacemaker is running'", "* 0 nodes configured", "* 0 resource instances configured"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("crm_mon -1 lacks %q:\n%s", want, out)
+		}
+	}
+	// Each step: the real tool, its exit code, and text its output must hold.
+	steps := []struct {
+		argv []string
+		rc   int
+		want []string
+	}{
+		{[]string{"crmadmin", "-P"}, 0, []string{"Status of pacemakerd: 'Pacemaker is running' (last updated "}},
+		{[]string{"crmadmin", "-P", "--output-as=xml"}, 0, []string{`<pacemakerd sys_from="pacemakerd" state="running" last_updated=`, `<status code="0" message="OK"/>`}},
+		{[]string{"stonith_admin", "-L"}, 0, []string{"0 fence devices found"}},
+		{[]string{"stonith_admin", "-l", "node01"}, 0, []string{"0 fence devices found"}},
+		{[]string{"stonith_admin", "-H", "*"}, 0, []string{"0 events found"}},
+		// No device can fence: refused as Pacemaker refuses it, never a success.
+		{[]string{"stonith_admin", "-F", "node01"}, 105, []string{"stonith_admin: Couldn't fence node01: No such device"}},
+		{[]string{"stonith_admin", "-H", "node01", "-V"}, 0, []string{"turning off of node01 failed: client=stonith_admin.", "origin=node01", "1 event found"}},
+		{[]string{"cibadmin", "--create", "-o", "resources", "-X", `<primitive id="d1" class="ocf" provider="pacemaker" type="Dummy"/>`}, 0, nil},
+		{[]string{"crm_mon", "-1"}, 0, []string{"* 1 resource instance configured", "Failed Fencing Actions:", "* turning off of node01 for stonith_admin."}},
+		{[]string{"crm_mon", "-1", "--output-as=xml"}, 0, []string{`<pacemakerd sys_from="pacemakerd" state="running"`, `<resources_configured number="1"`, `<fence_event action="off" target="node01" client="stonith_admin.`, `<status code="0" message="OK"/>`}},
+	}
+	for _, st := range steps {
+		o, rc := execIn(s.n, st.argv...)
+		if rc != st.rc {
+			t.Errorf("%v: rc %d, want %d\n%s", st.argv, rc, st.rc, o)
+		}
+		for _, w := range st.want {
+			if !strings.Contains(o, w) {
+				t.Errorf("%v: output lacks %q:\n%s", st.argv, w, o)
+			}
+		}
+	}
+
+	// SIGTERM: the subdaemons stop in reverse order, then the launcher.
+	s.pacemakerd.Signal(syscall.SIGTERM)
+	if err := s.pacemakerd.Wait(40 * time.Second); err != nil {
+		t.Fatalf("pacemakerd after SIGTERM: %v", err)
+	}
+	log, _ := s.n.ReadFile("/var/log/pacemaker/pacemaker.log")
+	fenced := strings.Index(string(log), "Stopping pacemaker-fenced")
+	based := strings.Index(string(log), "Stopping pacemaker-based")
+	if fenced < 0 || based < fenced || !strings.Contains(string(log), "notice: Shutdown complete") {
+		t.Errorf("pacemaker.log:\n%s", log)
+	}
+	if o, _ := execIn(s.n, crmMon, "-1"); !strings.Contains(o, "launcher") && !strings.Contains(o, "connect") {
+		t.Errorf("crm_mon with pacemakerd stopped:\n%s", o)
+	}
+}
