@@ -17,7 +17,56 @@ func (c *cluster) applyOrderings() {
 		}
 	}
 	for i := len(c.actions) - 1; i >= 0; i-- {
+		c.blockColocationDependents(c.actions[i])
+	}
+	for i := len(c.actions) - 1; i >= 0; i-- {
 		c.updateAction(c.actions[i], 0)
+	}
+}
+
+// blockColocationDependents is pcmk__block_colocation_dependents: an
+// unrunnable start (or promote) of a whole primary blocks the dependents
+// of its mandatory colocations.
+func (c *cluster) blockColocationDependents(a *Action) {
+	if a.has(aRunnable) || a.Rsc == nil || (a.Task != "start" && a.Task != "promote") {
+		return
+	}
+	isStart := a.Task == "start"
+	r := a.Rsc.top()
+	for _, ch := range r.Children {
+		ca := ch.firstAction(a.Task, nil)
+		if ca == nil || ca.has(aRunnable) {
+			return
+		}
+	}
+	for _, co := range r.WithThis {
+		if co.Score < Infinity {
+			continue
+		}
+		if !isStart && co.PrimaryRole != RolePromoted {
+			continue
+		}
+		task := "start"
+		if co.DependentRole == RolePromoted {
+			task = "promote"
+		}
+		c.markActionBlocked(co.Dependent, task, a.Rsc)
+	}
+}
+
+func (c *cluster) markActionBlocked(r *Resource, task string, reason *Resource) {
+	for _, a := range r.Actions {
+		if a.has(aRunnable) && a.Task == task {
+			a.clear(aRunnable)
+			if a.Reason == "" {
+				a.Reason = "colocation with " + reason.ID
+			}
+			c.blockColocationDependents(a)
+			c.updateAction(a, 100)
+		}
+	}
+	for _, ch := range r.Children {
+		c.markActionBlocked(ch, task, reason)
 	}
 }
 
@@ -312,6 +361,9 @@ func (c *cluster) updateAction(then *Action, depth int) {
 		changedThen = lastFlags != then.Flags
 	}
 	if changedThen {
+		if lastFlags&aRunnable != 0 && !then.has(aRunnable) {
+			c.blockColocationDependents(then)
+		}
 		c.updateAction(then, depth+1)
 		for _, a := range then.After {
 			c.updateAction(a.Action, depth+1)
