@@ -1,8 +1,9 @@
 // Command pacemaker-based is the CIB manager: it keeps the cluster
 // configuration and status (package cib), persists it in
 // /var/lib/pacemaker/cib, and serves it to Pacemaker's tools and daemons over
-// the cib_ro, cib_rw and cib_shm IPC services. This build runs one node
-// stand-alone (no CPG replication yet).
+// the cib_ro, cib_rw and cib_shm IPC services. Stand-alone (the default
+// here) it serves one node; with --stand-alone=false it replicates over
+// corosync CPG (cluster.go).
 package main
 
 import (
@@ -20,7 +21,7 @@ func main() {
 	var cfg config
 	fs := pflag.NewFlagSet("pacemaker-based", pflag.ContinueOnError)
 	fs.StringVarP(&cfg.cibDir, "cib-root", "r", "/var/lib/pacemaker/cib", "directory of cib.xml")
-	fs.BoolVarP(&cfg.standAlone, "stand-alone", "s", true, "run without the cluster layer (the only mode supported)")
+	fs.BoolVarP(&cfg.standAlone, "stand-alone", "s", true, "run without the cluster layer (no CPG replication)")
 	fs.BoolVarP(&cfg.diskWrites, "disk-writes", "w", true, "write configuration changes to disk")
 	fs.StringVar(&cfg.nodeName, "node-name", "", "this node's name (default: the host name)")
 	fs.Uint32Var(&cfg.ipcBuffer, "ipc-buffer", 1<<20, "minimum IPC buffer negotiated with clients, in bytes")

@@ -38,6 +38,7 @@ type daemon struct {
 	conns   map[string]*ipc.Conn
 	ids     map[*ipc.Conn]string
 	eventID atomic.Int32
+	group   *pcmkipc.Group // the cib CPG group, when not stand-alone
 }
 
 // loadCIB follows based_io.c readCibXmlFile: the primary copy or the newest
@@ -104,6 +105,11 @@ func run(ctx context.Context, cfg config) error {
 		store: store,
 		conns: map[string]*ipc.Conn{},
 		ids:   map[*ipc.Conn]string{},
+	}
+	if !cfg.standAlone {
+		if err := d.startCluster(ctx); err != nil {
+			return err
+		}
 	}
 	lock := &d.mu
 	var servers []*ipc.Server
@@ -193,7 +199,13 @@ func (h *handler) Request(c *ipc.Conn, msg []byte) {
 			d.cfg.log.Error("could not save the CIB", "err", err)
 		}
 	}
-	for _, m := range eff.Send {
+	d.sendClients(eff.Send)
+	d.sendPeers(eff.CPG)
+}
+
+// sendClients sends the manager's replies and events; called with d.mu held.
+func (d *daemon) sendClients(msgs []cib.Message) {
+	for _, m := range msgs {
 		conn := d.conns[m.ClientID]
 		if conn == nil {
 			continue
