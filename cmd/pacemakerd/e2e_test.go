@@ -161,3 +161,77 @@ func TestRealCrmMonAgainstOurStack(t *testing.T) {
 		t.Errorf("crm_mon with pacemakerd stopped:\n%s", o)
 	}
 }
+
+var lastWritten = regexp.MustCompile(` cib-last-written="[^"]*"`)
+
+// TestCIBReplicationTwoNodes: two nodes running our corosync and our
+// Pacemaker daemons; changes made with the real cibadmin and crm_attribute
+// on either node reach the other over CPG and leave both CIBs identical.
+func TestCIBReplicationTwoNodes(t *testing.T) {
+	st := startStacks(t, 2)
+	cibadmin := testenv.RequireBinary(t, "cibadmin")
+	for _, s := range st {
+		testcluster.Eventually(t, 60*time.Second, 250*time.Millisecond, func() (bool, string) {
+			if s.pacemakerd.Exited() {
+				t.Fatalf("pacemakerd exited:\n%s", s.pacemakerd.Output())
+			}
+			o, rc := execIn(s.n, "crmadmin", "-P")
+			return rc == 0 && strings.Contains(o, "'Pacemaker is running'"), o
+		})
+	}
+	// Both CIB managers must be in the group before the first change
+	// (a later joiner would need a controller's sync to catch up).
+	testcluster.Eventually(t, 30*time.Second, 200*time.Millisecond, func() (bool, string) {
+		o, _ := execIn(st[0].n, "corosync-cpgtool")
+		return cpgMembers(o, "cib\\x00") == 2, o
+	})
+	changes := []struct {
+		node int
+		argv []string
+	}{
+		{1, []string{cibadmin, "--create", "-o", "resources", "-X", `<primitive id="d1" class="ocf" provider="pacemaker" type="Dummy"/>`}},
+		{2, []string{"crm_attribute", "-t", "crm_config", "-n", "stonith-enabled", "-v", "false"}},
+		{1, []string{cibadmin, "--modify", "-X", `<primitive id="d1" description="from node01"/>`}},
+		{2, []string{cibadmin, "--create", "-o", "nodes", "-X", `<node id="2" uname="node02"/>`}},
+	}
+	for _, ch := range changes {
+		if o, rc := execIn(st[ch.node-1].n, ch.argv...); rc != 0 {
+			t.Fatalf("%v on node %d: rc %d\n%s", ch.argv[1:], ch.node, rc, o)
+		}
+	}
+	var q [2]string
+	testcluster.Eventually(t, 20*time.Second, 200*time.Millisecond, func() (bool, string) {
+		for i, s := range st {
+			o, _ := execIn(s.n, cibadmin, "-Q")
+			q[i] = lastWritten.ReplaceAllString(o, "")
+		}
+		return q[0] == q[1] && strings.Contains(q[1], `description="from node01"`) && strings.Contains(q[0], `uname="node02"`),
+			fmt.Sprintf("node01:\n%s\nnode02:\n%s", q[0], q[1])
+	})
+	for _, want := range []string{`epoch="4"`, `name="stonith-enabled" value="false"`, `<primitive id="d1" class="ocf" provider="pacemaker" type="Dummy" description="from node01"/>`} {
+		if !strings.Contains(q[1], want) {
+			t.Errorf("replicated CIB lacks %s:\n%s", want, q[1])
+		}
+	}
+	// The on-disk copy on node02 holds node01's change too.
+	disk, _ := st[1].n.ReadFile("/var/lib/pacemaker/cib/cib.xml")
+	if !strings.Contains(string(disk), `description="from node01"`) {
+		t.Errorf("node02's cib.xml:\n%s", disk)
+	}
+}
+
+// cpgMembers counts the members corosync-cpgtool lists under group.
+func cpgMembers(out, group string) int {
+	n, in := 0, false
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(l, group):
+			in = true
+		case in && strings.HasPrefix(l, "\t\t"):
+			n++
+		case in && l != "" && !strings.HasPrefix(l, "\t"):
+			in = false
+		}
+	}
+	return n
+}
