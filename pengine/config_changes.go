@@ -269,13 +269,11 @@ func (c *cluster) digestParams(r *Resource, n *Node, task string, interval int, 
 	if attr(op.XML, "op-restart-digest") != "" {
 		restart = map[string]string{}
 		keep := attr(op.XML, "op-force-restart")
+		filter := hasAttr(op.XML, "op-force-restart")
 		for k, v := range all {
-			if keep == "" || strings.Contains(keep, " "+k+" ") {
+			if !filter || strings.Contains(keep, " "+k+" ") {
 				restart[k] = v
 			}
-		}
-		if keep == "" {
-			restart = all
 		}
 	}
 	return all, restart, rc
