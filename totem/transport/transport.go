@@ -136,7 +136,8 @@ type Transport struct {
 	// token: udp receive socket / udpu receive and token-send socket
 	token *net.UDPConn
 	// udpu: the socket "multicast" copies leave from
-	memberSend *net.UDPConn
+	memberSend  *net.UDPConn
+	memberBatch *ipv4.PacketConn
 
 	mu      sync.Mutex
 	addrs   map[wire.NodeID]netip.Addr
@@ -307,6 +308,7 @@ func (t *Transport) openUDPU() error {
 	if t.memberSend, err = listen(netip.AddrPortFrom(t.cfg.LocalAddr, 0), false); err != nil {
 		return err
 	}
+	t.memberBatch = ipv4.NewPacketConn(t.memberSend)
 	t.start(t.token, t.cfg.BlockUnlisted)
 	t.sentToAll = 0
 	t.mergeTicker = time.NewTicker(2 * t.cfg.Merge)
@@ -528,9 +530,35 @@ func (t *Transport) Send(to wire.NodeID, b []byte, flush bool) error {
 		t.sendToAll = false
 	}
 	t.mu.Unlock()
+	return t.writeAll(b, dst)
+}
+
+// writeAll sends one datagram to every destination with as few system calls
+// as the kernel allows (sendmmsg): corosync writes one sendmsg per member,
+// which is the same traffic, but a Go daemon pays more per system call.
+// Failures are recovered by the SRP (corosync: "non-critical").
+func (t *Transport) writeAll(b []byte, dst []netip.AddrPort) error {
+	if len(dst) > 1 && t.memberBatch != nil {
+		msgs := make([]ipv4.Message, len(dst))
+		for i, d := range dst {
+			msgs[i] = ipv4.Message{Buffers: [][]byte{b}, Addr: net.UDPAddrFromAddrPort(d)}
+		}
+		sent := 0
+		for sent < len(msgs) {
+			n, err := t.memberBatch.WriteBatch(msgs[sent:], 0)
+			if err != nil || n <= 0 {
+				break
+			}
+			sent += n
+		}
+		t.Stats.Sent.Add(uint64(sent))
+		if sent == len(msgs) {
+			return nil
+		}
+		dst = dst[sent:]
+	}
 	var first error
 	for _, d := range dst {
-		// Failures here are recovered by the SRP (corosync: "non-critical").
 		if err := t.write(t.memberSend, b, d); err != nil && first == nil {
 			first = err
 		}
