@@ -170,7 +170,7 @@ func (c *cluster) checkActionConfig(r *Resource, n *Node, op *lrmOp) bool {
 	if op.Interval == 0 && (task == "monitor" || task == "migrate_from" || task == "promote") {
 		task = "start"
 	}
-	switch c.digestCompare(r, n, op, task) {
+	switch c.digestCompare(r, n, op, task, true) {
 	case digestRestart:
 		c.forceRestart(r, task, op.Interval)
 		return true
@@ -212,13 +212,13 @@ func (c *cluster) scheduleReload(r *Resource, n *Node) {
 
 // digestCompare is rsc_action_digest_cmp (without secure digests, which
 // only matter for sanitized simulations).
-func (c *cluster) digestCompare(r *Resource, n *Node, op *lrmOp, task string) int {
+func (c *cluster) digestCompare(r *Resource, n *Node, op *lrmOp, task string, sanitized bool) int {
 	all, restartParams, rc := c.digestParams(r, n, task, op.Interval, op)
 	digestAllCalc := xmlDigest(all)
 	// crm_simulate runs "sanitized": when only secure parameters (which
 	// saved CIBs omit) differ, the definition did not change
 	// (only_sanitized_changed).
-	if sec := attr(op.XML, "op-secure-digest"); sec != "" && digestAllCalc != attr(op.XML, "op-digest") {
+	if sec := attr(op.XML, "op-secure-digest"); sanitized && sec != "" && digestAllCalc != attr(op.XML, "op-digest") {
 		if c.secureDigest(r, n, op, all) == sec {
 			return digestMatch
 		}

@@ -1095,6 +1095,19 @@ func (c *cluster) checkOpExpiry(r *Resource, n *Node, rc int, op *lrmOp) bool {
 			}
 		}
 	}
+	if !expired && strings.HasSuffix(op.ID, "_last_failure_0") && (op.Task == "start" || op.Task == "monitor") {
+		// should_clear_for_param_change: a failure recorded with other
+		// parameters than now is cleared (digest, not sanitized)
+		task := op.Task
+		if op.Interval == 0 {
+			task = "start"
+		}
+		switch c.digestCompare(r, n, op, task, false) {
+		case digestMatch, digestUnknown:
+		default:
+			c.clearFailcount(r, n, "resource parameters have changed")
+		}
+	}
 	if expired && op.Interval == 0 && op.Task == "monitor" {
 		switch rc {
 		case 0, 7, 8, 190, 191:
