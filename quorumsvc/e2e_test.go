@@ -2,6 +2,7 @@ package quorumsvc_test
 
 import (
 	"context"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 
 	"ringmaster/internal/testcluster"
 	"ringmaster/internal/testenv"
+	"ringmaster/ipc"
 )
 
 // Debian's corosync-quorumtool, corosync-cfgtool and corosync-cpgtool against our
@@ -141,4 +143,126 @@ func TestRealToolsAgainstOurCorosync(t *testing.T) {
 		})
 	}
 	t.Logf("real tools against our corosync: %d of %d outputs identical to real corosync's", same, total)
+}
+
+// TestRealToolsAgainstOurRing: three of our corosync daemons form a udpu ring;
+// Debian's tools on node 1 print what they printed on the real 3-node ring
+// (expected/udpu-3node.*), and hostile raw requests to every service are
+// answered with errors while the daemon keeps serving.
+func TestRealToolsAgainstOurRing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("network namespace test")
+	}
+	testenv.RequireRoot(t)
+	quorumtool := testenv.RequireBinary(t, "corosync-quorumtool")
+	cfgtool := testenv.RequireBinary(t, "corosync-cfgtool")
+	cmapctl := testenv.RequireBinary(t, "corosync-cmapctl")
+	bin := testenv.GoBinary(t, "corosync")
+	const name = "udpu-3node"
+	data, err := os.ReadFile(testenv.Shared(t, "conformance", "corosync", "configs", name+".conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := testcluster.New(t, testcluster.Options{Nodes: 3})
+	var procs []*testcluster.Proc
+	for _, n := range c.Nodes() {
+		if err := n.WriteFile("/etc/corosync/corosync.conf", data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, err := n.Start("corosync", bin, "-f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		procs = append(procs, p)
+	}
+	defer func() {
+		for _, p := range procs {
+			_ = p.Signal(15)
+			_ = p.Wait(15 * time.Second)
+		}
+	}()
+	n := c.Node(1)
+	testcluster.Eventually(t, 30*time.Second, 200*time.Millisecond, func() (bool, string) {
+		out, _, _ := exec(n, cmapctl, "-b", "runtime.members")
+		return strings.Count(out, "status (str) = joined") == 3, out
+	})
+	codes := exitCodes(t, name)
+	same := 0
+	for _, tc := range []struct {
+		suffix string
+		argv   []string
+	}{
+		{"quorumtool-s", []string{quorumtool, "-s"}},
+		{"quorumtool-l", []string{quorumtool, "-l"}},
+		{"quorumtool-s-p", []string{quorumtool, "-s", "-p"}},
+		{"quorumtool-l-p", []string{quorumtool, "-l", "-p"}},
+		{"cfgtool-s", []string{cfgtool, "-s"}},
+		{"cfgtool-n", []string{cfgtool, "-n"}},
+	} {
+		var out, want string
+		var rc int
+		// Votequorum settles within a sync after the last join.
+		for i := 0; i < 20; i++ {
+			out, rc, err = exec(n, tc.argv...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = expected(t, name+"."+tc.suffix)
+			if mask(out) == mask(want) && rc == codes[tc.suffix] {
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		if mask(out) != mask(want) || rc != codes[tc.suffix] {
+			t.Errorf("%s: exit %d (want %d)\n--- got\n%s--- want\n%s", tc.suffix, rc, codes[tc.suffix], out, want)
+			continue
+		}
+		same++
+	}
+	t.Logf("real tools against our 3-node ring: %d of 6 outputs identical to real corosync's", same)
+
+	// Hostile requests: too short, unknown ids, lying sizes. Each gets an
+	// answer (or, for cpg's MCAST, none) and the services keep working.
+	// The client runs inside the node (its /dev/shm): this test binary again.
+	out, rc, err := exec(n, "/usr/bin/env", "RINGMASTER_HOSTILE_CLIENT=1", os.Args[0], "-test.run=^TestHostileClient$", "-test.v")
+	if err != nil || rc != 0 || !strings.Contains(out, "--- PASS: TestHostileClient") {
+		t.Errorf("hostile client: exit %d %v\n%s", rc, err, out)
+	}
+	if out, rc, _ := exec(n, quorumtool, "-l"); rc != 0 || !strings.Contains(out, "node3") {
+		t.Errorf("after hostile requests: quorumtool -l exit %d\n%s", rc, out)
+	}
+}
+
+// TestHostileClient is run by TestRealToolsAgainstOurRing inside a node: bad
+// requests to every service (unknown ids, too short for their id) get an error
+// answer and the connection keeps working.
+func TestHostileClient(t *testing.T) {
+	if os.Getenv("RINGMASTER_HOSTILE_CLIENT") == "" {
+		t.Skip("run inside a node by TestRealToolsAgainstOurRing")
+	}
+	for _, svc := range []string{"quorum", "votequorum", "cfg", "cpg"} {
+		cl, err := ipc.Dial(svc, ipc.ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, req := range [][]byte{
+			ipc.NewRequest(99, 0), ipc.NewRequest(-7, 4), ipc.NewRequest(0, 0), ipc.NewRequest(1, 0),
+			ipc.NewRequest(5, 0), ipc.NewRequest(9, 2), ipc.NewRequest(3, 0),
+		} {
+			id := int32(binary.LittleEndian.Uint32(req))
+			r, err := cl.Request(req, 5*time.Second)
+			if err != nil {
+				t.Errorf("%s request %d: %v", svc, id, err)
+				continue
+			}
+			h, err := ipc.ParseResponseHeader(r)
+			if err != nil || int(h.Size) != len(r) {
+				t.Errorf("%s request %d: answer %x", svc, id, r)
+			}
+			if (id == 99 || id == -7) && h.Error == 1 {
+				t.Errorf("%s: unknown request %d answered CS_OK", svc, id)
+			}
+		}
+		cl.Close()
+	}
 }
