@@ -185,6 +185,9 @@ func FuzzSchedule(f *testing.F) {
 			return
 		}
 		res, err := Schedule(doc, time.Unix(1700000000, 0), Options{ShowScores: true})
+		if err != nil && strings.Contains(err.Error(), "internal error") {
+			t.Fatalf("scheduler panicked: %v", err)
+		}
 		if err == nil && res.Graph == nil {
 			t.Fatal("nil graph without error")
 		}
