@@ -63,6 +63,15 @@ type Service interface {
 	Outbox() [][]byte
 }
 
+// Timed is a service with a timer of its own (votequorum's
+// last_man_standing window). Times are on the node's clock (Now).
+type Timed interface {
+	// Deadline reports the service's next deadline, if any.
+	Deadline() (time.Duration, bool)
+	// Fire runs what is due at now.
+	Fire(now time.Duration)
+}
+
 // Entry registers a service under its corosync service id. Sync says
 // whether it takes part in service synchronisation (corosync: it has sync
 // callbacks); Svc may be nil for a sync-only placeholder.
@@ -309,6 +318,7 @@ func (n *Node) Run(ctx context.Context) error {
 			f()
 		case <-timer.C:
 			n.step(totem.Tick{})
+			n.fireServices()
 		}
 		n.round()
 	}
@@ -355,8 +365,32 @@ func (n *Node) leave() {
 
 func (n *Node) deadline() (time.Duration, bool) {
 	rd := n.srp.Ready()
-	return rd.Deadline, rd.HasDeadline
+	d, ok := rd.Deadline, rd.HasDeadline
+	for _, e := range n.cfg.Services {
+		if t, is := e.Svc.(Timed); is {
+			if sd, sok := t.Deadline(); sok && (!ok || sd < d) {
+				d, ok = sd, true
+			}
+		}
+	}
+	return d, ok
 }
+
+// fireServices runs the services' timers that are due.
+func (n *Node) fireServices() {
+	now := n.now()
+	for _, e := range n.cfg.Services {
+		if t, is := e.Svc.(Timed); is {
+			if d, ok := t.Deadline(); ok && d <= now {
+				t.Fire(now)
+			}
+		}
+	}
+}
+
+// Now is the node's monotonic clock (time since Run started); services use
+// it for their deadlines.
+func (n *Node) Now() time.Duration { return n.now() }
 
 // decode makes sure a received packet carries its SRP message: transports
 // configured without a framing hand up raw bytes, which are decoded here.

@@ -28,6 +28,8 @@ type ringOpts struct {
 	framing wire.Framing
 	crypto  func() *wire.Crypto
 	token   time.Duration
+	// vq adjusts the votequorum configuration (nil: plain votequorum).
+	vq func(*votequorum.Config)
 }
 
 // goNode is one in-process node: the driver, its engines, and what it saw.
@@ -109,8 +111,11 @@ func startGo(t *testing.T, cl *testcluster.Cluster, i, count int, o ringOpts) *g
 		g.logs = append(g.logs, line)
 		g.mu.Unlock()
 	}
-	c, err := node.NewCorosync(node.CorosyncConfig{NodeID: uint32(i), Addrs: addrs, Log: logf,
-		Votequorum: votequorum.Config{NodeID: uint32(i), Nodelist: nl, LocalPos: i - 1}})
+	vqc := votequorum.Config{NodeID: uint32(i), Nodelist: nl, LocalPos: i - 1}
+	if o.vq != nil {
+		o.vq(&vqc)
+	}
+	c, err := node.NewCorosync(node.CorosyncConfig{NodeID: uint32(i), Addrs: addrs, Log: logf, Votequorum: vqc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,4 +463,29 @@ func TestGoRing2xCrypto(t *testing.T) {
 	if r := waitRing(t, gs, ids(nodes), 5*time.Second); r != ring {
 		t.Errorf("ring changed from %s to %s after hostile datagrams", ring, r)
 	}
+}
+
+// TestGoRingLastManStanding drives votequorum's own timer through the node:
+// with last_man_standing, after a node dies and the window passes, the
+// survivors lower expected votes to what is left.
+func TestGoRingLastManStanding(t *testing.T) {
+	const nodes = 3
+	cl := newCluster(t, nodes)
+	opts := ringOpts{mode: transport.UDPU, token: time.Second, vq: func(c *votequorum.Config) {
+		c.LastManStanding, c.LMSWindow = true, time.Second
+	}}
+	gs := make([]*goNode, nodes)
+	defer func() { dumpLogs(t, gs) }()
+	for i := 1; i <= nodes; i++ {
+		gs[i-1] = startGo(t, cl, i, nodes, opts)
+	}
+	waitRing(t, gs, ids(nodes), 30*time.Second)
+	gs[2].kill()
+	waitRing(t, gs[:2], []uint32{1, 2}, 20*time.Second)
+	testcluster.Eventually(t, 10*time.Second, 100*time.Millisecond, func() (bool, string) {
+		var in votequorum.Info
+		var err error
+		_ = gs[0].n.Do(func() { in, err = gs[0].c.Votequorum.GetInfo(0) })
+		return err == nil && in.ExpectedVotes == 2, fmt.Sprintf("expected votes %d (%v)", in.ExpectedVotes, err)
+	})
 }

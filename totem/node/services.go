@@ -359,6 +359,9 @@ func (s *vqService) SyncInit(_, members []uint32, ring []byte) {
 		r.Rep = binary.LittleEndian.Uint32(ring)
 		r.Seq = binary.LittleEndian.Uint64(ring[len(ring)-8:])
 	}
+	if s.c.node != nil {
+		s.c.Votequorum.SetNow(s.c.node.Now())
+	}
 	s.c.Votequorum.SyncInit(members, r)
 	s.synced = true
 	s.drain()
@@ -372,6 +375,15 @@ func (s *vqService) Deliver(from uint32, msg []byte, _ bool) error {
 	return err
 }
 func (s *vqService) Outbox() [][]byte { o := s.out; s.out = nil; return o }
+
+// Deadline is votequorum's last_man_standing timer (0 = none).
+func (s *vqService) Deadline() (time.Duration, bool) {
+	d := s.c.Votequorum.Ready().Deadline
+	return d, d != 0
+}
+
+// Fire runs votequorum's timer.
+func (s *vqService) Fire(now time.Duration) { s.c.Votequorum.Timer(now); s.drain() }
 
 // Leaving lets votequorum announce a clean shutdown (allow_downscale).
 func (c *Corosync) Leaving() { c.Votequorum.Leave(); c.vqSvc.drain() }
