@@ -12,6 +12,7 @@ type RandomOptions struct {
 	MaxPhase           time.Duration
 	Verbose            bool
 	MaxSteps           uint64
+	MaxLog             int
 }
 
 // RandomRun builds a cluster from seed and puts it through random faults
@@ -29,7 +30,7 @@ func RandomRun(seed int64, ro RandomOptions) *Sim {
 	if ro.MaxPhase == 0 {
 		ro.MaxPhase = 8 * time.Second
 	}
-	s := New(Options{Seed: seed, Verbose: ro.Verbose, MaxSteps: ro.MaxSteps})
+	s := New(Options{Seed: seed, Verbose: ro.Verbose, MaxSteps: ro.MaxSteps, MaxLog: ro.MaxLog})
 	r := s.rng
 	n := ro.MinNodes + r.Intn(ro.MaxNodes-ro.MinNodes+1)
 	s.opts.ClusterSize = n
@@ -66,7 +67,11 @@ func RandomRun(seed int64, ro RandomOptions) *Sim {
 	if len(s.Up()) == 0 {
 		_ = s.Restart(s.order[0], true)
 	}
-	_ = s.Stabilize(90 * time.Second)
+	// Merging many fragments can take several gather rounds, each ending
+	// in a consensus timeout (corosync's algorithm: failed lists spread
+	// only among old ring mates); 16 nodes have needed 7 rounds (seed
+	// 300807). Allow 12 rounds, at least stabilizeLimit.
+	_ = s.Stabilize(max(stabilizeLimit, 12*s.config(s.order[0]).Consensus))
 	return s
 }
 
@@ -138,3 +143,6 @@ func (s *Sim) randomTraffic(d time.Duration) {
 func (s *Sim) String() string {
 	return fmt.Sprintf("seed=%d nodes=%d t=%v steps=%d packets=%d delivered=%d", s.opts.Seed, len(s.order), s.now, s.steps, s.Packets, s.check.events)
 }
+
+// stabilizeLimit bounds the final stabilisation of a random run.
+var stabilizeLimit = 90 * time.Second
