@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"os"
@@ -34,6 +35,7 @@ type ipcServices struct {
 	vq     *votequorum.Service
 
 	vqRun, cpgRun *fifo
+	nodeID        uint32
 }
 
 var (
@@ -64,6 +66,14 @@ func ipcServiceEngines() []*Engine {
 		{ID: 1, Name: "cfg", Desc: "corosync configuration service", LoadOrder: 1, UnloadOrder: 2,
 			Handler: func(d *Daemon) ipc.Handler { return servicesOf(d).cfg }},
 		{ID: 2, Name: "cpg", Desc: "corosync cluster closed process group service v1.01", LoadOrder: 2, UnloadOrder: 3,
+			// Without a ring this node alone is the membership.
+			Init: func(d *Daemon) error {
+				if hasRing(d) {
+					return nil
+				}
+				s := servicesOf(d)
+				return s.startSolo(d, s.nodeID)
+			},
 			Handler: func(d *Daemon) ipc.Handler { return servicesOf(d).cpg },
 			Exit:    func(d *Daemon) { servicesOf(d).stop() }},
 		{ID: 5, Name: "votequorum", Desc: "corosync vote quorum service v1.0", LoadOrder: 6, UnloadOrder: 0,
@@ -80,6 +90,7 @@ func newIPCServices(d *Daemon) *ipcServices {
 	if local, ok := d.Config.LocalNode(); ok && local.NodeID != 0 {
 		nodeID = local.NodeID
 	}
+	s.nodeID = nodeID
 	tr := d.Config.Totem.Transport
 	mtu := d.Config.Totem.NetMTU
 	if mtu == 0 {
@@ -121,25 +132,17 @@ func newIPCServices(d *Daemon) *ipcServices {
 	s.quorum = quorumsvc.NewService(quorumsvc.ServiceOptions{Lock: d.Lock, Provider: hasProvider(d)})
 	s.vq = votequorum.NewService(votequorum.ServiceOptions{Lock: d.Lock, Run: func(f func(*votequorum.Machine)) {
 		s.vqRun.post(func(target any) {
-			if r, ok := target.(ringTarget); ok {
-				f(r.engs.Votequorum)
-				rd := r.engs.Votequorum.Ready()
-				r.engs.Votequorum.Advance()
-				for _, msg := range rd.Messages {
-					r.node.Mcast(msg)
-				}
+			if h, ok := target.(machineHost); ok {
+				f(h.votequorum())
+				h.afterVotequorum()
 			}
 		})
 	}})
 	s.cpg = cpg.NewService(cpg.ServiceOptions{Lock: d.Lock, NodeID: nodeID, Run: func(f func(*cpg.Machine)) {
 		s.cpgRun.post(func(target any) {
-			if r, ok := target.(ringTarget); ok {
-				f(r.engs.CPG)
-				rd := r.engs.CPG.Ready()
-				r.engs.CPG.Advance()
-				for _, msg := range rd.Messages {
-					r.node.Mcast(msg)
-				}
+			if h, ok := target.(machineHost); ok {
+				f(h.cpg())
+				h.afterCPG()
 			}
 		})
 	}})
@@ -177,10 +180,37 @@ func (d *Daemon) attachIPCServices(n *node.Node, engs *node.Corosync) {
 	s.cpgRun.start(ringTarget{n, engs}, run)
 }
 
-// ringTarget is what posted functions work on: the engines and their node.
+// machineHost is what posted functions work on: the machines, and what to do
+// with the messages a library request made them produce.
+type machineHost interface {
+	votequorum() *votequorum.Machine
+	cpg() *cpg.Machine
+	afterVotequorum()
+	afterCPG()
+}
+
+// ringTarget is the running ring: the engines and their node, which
+// multicasts the messages.
 type ringTarget struct {
 	node *node.Node
 	engs *node.Corosync
+}
+
+func (r ringTarget) votequorum() *votequorum.Machine { return r.engs.Votequorum }
+func (r ringTarget) cpg() *cpg.Machine               { return r.engs.CPG }
+func (r ringTarget) afterVotequorum() {
+	rd := r.engs.Votequorum.Ready()
+	r.engs.Votequorum.Advance()
+	for _, msg := range rd.Messages {
+		r.node.Mcast(msg)
+	}
+}
+func (r ringTarget) afterCPG() {
+	rd := r.engs.CPG.Ready()
+	r.engs.CPG.Advance()
+	for _, msg := range rd.Messages {
+		r.node.Mcast(msg)
+	}
 }
 
 func (s *ipcServices) stop() {
@@ -268,4 +298,118 @@ func mirrorVotequorumKeys(d *Daemon) {
 			_ = ic.Set("runtime.votequorum."+rest, ev.New)
 		}
 	})
+}
+
+// hasRing is openRing's test: only udp and udpu configurations run a ring yet.
+func hasRing(d *Daemon) bool {
+	t := d.Config.Totem.Transport
+	return t == conf.TransportUDP || t == conf.TransportUDPU
+}
+
+// soloRing stands in for the ring when the configuration has none (knet for
+// now): this node alone is the membership, in ring <nodeid>.4, and what the
+// machines multicast is delivered straight back to them, in order.
+type soloRing struct {
+	d    *Daemon
+	s    *ipcServices
+	id   uint32
+	mu   sync.Mutex
+	vq   *votequorum.Machine
+	cp   *cpg.Machine
+	ring votequorum.RingID
+}
+
+func (r *soloRing) votequorum() *votequorum.Machine { return r.vq }
+func (r *soloRing) cpg() *cpg.Machine               { return r.cp }
+
+// afterVotequorum loops the machine's messages back and publishes its output.
+func (r *soloRing) afterVotequorum() {
+	for round := 0; round < 16; round++ {
+		rd := r.vq.Ready()
+		r.vq.Advance()
+		if len(rd.Cmap) > 0 {
+			r.d.Cmap.Update(func(ic, _ *cmap.Store) {
+				for _, u := range rd.Cmap {
+					v := conf.U32(uint32(u.Value))
+					if u.Type == "u8" {
+						v = conf.U8(uint8(u.Value))
+					}
+					_ = ic.Set(u.Key, v)
+				}
+			})
+		}
+		if q := rd.Quorum; q != nil {
+			r.s.cfg.SetMembers(q.Members)
+			r.s.quorum.Membership(q.Members, q.Members, q.Ring)
+			r.s.quorum.SetQuorum(q.Quorate, q.Members, q.Ring)
+			r.s.vq.Apply(r.vq, q)
+		}
+		if len(rd.Messages) == 0 {
+			return
+		}
+		for _, msg := range rd.Messages {
+			_ = r.vq.Deliver(r.id, msg)
+		}
+	}
+}
+
+func (r *soloRing) afterCPG() {
+	for round := 0; round < 16; round++ {
+		rd := r.cp.Ready()
+		r.cp.Advance()
+		r.s.cpg.Apply(rd)
+		if len(rd.Messages) == 0 {
+			return
+		}
+		for _, msg := range rd.Messages {
+			_ = r.cp.Deliver(r.id, msg, false)
+		}
+	}
+}
+
+// startSolo builds the single-node membership and serves the machines from
+// the services' queues.
+func (s *ipcServices) startSolo(d *Daemon, nodeID uint32) error {
+	keys := map[string]conf.Value{}
+	for _, kv := range d.Config.Map.All() {
+		keys[kv.Key] = kv.Value
+	}
+	vqc, err := votequorum.ConfigFromKeys(nodeID, keys)
+	if err != nil {
+		return err
+	}
+	r := &soloRing{d: d, s: s, id: nodeID, cp: cpg.New(nodeID), ring: votequorum.RingID{Rep: nodeID, Seq: 4}}
+	if hasProvider(d) {
+		if r.vq, err = votequorum.New(vqc); err != nil {
+			return err
+		}
+	}
+	run := func(f func()) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		f()
+		return nil
+	}
+	ringBytes := make([]byte, 12)
+	binary.LittleEndian.PutUint32(ringBytes, nodeID)
+	binary.LittleEndian.PutUint64(ringBytes[4:], r.ring.Seq)
+	_ = run(func() {
+		if r.vq != nil {
+			r.vq.SyncInit([]uint32{nodeID}, r.ring)
+			r.vq.SyncProcess()
+			r.afterVotequorum()
+			r.vq.SyncActivate()
+			r.afterVotequorum()
+		}
+		r.cp.SyncInit([]uint32{nodeID}, []uint32{nodeID}, ringBytes)
+		r.cp.SyncProcess()
+		r.afterCPG()
+		r.cp.SyncActivate()
+		r.afterCPG()
+	})
+	s.quorum.Membership([]uint32{nodeID}, []uint32{nodeID}, r.ring)
+	s.cfg.SetMembers([]uint32{nodeID})
+	s.vqRun.start(r, run)
+	s.cpgRun.start(r, run)
+	return nil
 }
