@@ -48,6 +48,14 @@ func main() {
 		out = io.MultiWriter(os.Stderr, f)
 	}
 	logf := newLogger(out, *verbose > 0)
+	// Agents inherit the daemon's environment; crm_log_init gives a
+	// Pacemaker daemon these before anything is forked.
+	os.Setenv("PCMK_service", "pacemaker-execd")
+	for _, k := range []string{"PCMK_logfacility", "HA_logfacility"} {
+		if os.Getenv(k) == "" {
+			os.Setenv(k, "daemon")
+		}
+	}
 
 	cfg := agents.Config{OCFRoot: *ocfRoot, LSBDir: *lsbDir}
 	if *raPath != "" {
