@@ -135,7 +135,9 @@ func (c *Client) NodeStatus(nodeID uint32) (NodeStatus, error) {
 }
 
 // TryShutdown is corosync_cfg_try_shutdown; it returns once the decision is made.
-func (c *Client) TryShutdown(flags uint32) error { return c.simple(ReqTryShutdown, ResTryShutdown, flags) }
+func (c *Client) TryShutdown(flags uint32) error {
+	return c.simple(ReqTryShutdown, ResTryShutdown, flags)
+}
 
 // ReplyToShutdown is corosync_cfg_replyto_shutdown (yes: allow).
 func (c *Client) ReplyToShutdown(yes bool) error {
