@@ -60,8 +60,14 @@ func startStacks(t *testing.T, nodes int) []*stack {
 	}
 	corosync := testenv.GoBinary(t, "corosync")
 	pcmkd := testenv.GoBinary(t, "pacemakerd")
-	testenv.GoBinary(t, "pacemaker-based")
-	testenv.GoBinary(t, "pacemaker-fenced")
+	// Only the subdaemons under test: bin/ may hold others that other
+	// packages' tests built.
+	daemons := t.TempDir()
+	for _, name := range []string{"pacemaker-based", "pacemaker-fenced"} {
+		if err := os.Symlink(testenv.GoBinary(t, name), filepath.Join(daemons, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cmapctl := testenv.RequireBinary(t, "corosync-cmapctl")
 	c := testcluster.New(t, testcluster.Options{Nodes: nodes})
 	var out []*stack
@@ -85,7 +91,7 @@ func startStacks(t *testing.T, nodes int) []*stack {
 		})
 	}
 	for _, s := range out {
-		p, err := s.n.Start("pacemakerd", pcmkd, "-f", "--daemon-dir", filepath.Dir(pcmkd))
+		p, err := s.n.Start("pacemakerd", pcmkd, "-f", "--daemon-dir", daemons)
 		if err != nil {
 			t.Fatal(err)
 		}
