@@ -111,5 +111,31 @@ func TestOurToolsAgainstRealCorosync(t *testing.T) {
 	}
 	waitMembers(2)
 	compare("2 of 3 nodes")
+	// No corosync on node 1: the tools' not-running messages and exit codes.
+	if err := procs[0].Stop(15 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		file string
+		argv []string
+	}{
+		{"quorumtool-s", []string{ours["corosync-quorumtool"], "-s"}},
+		{"quorumtool-l", []string{ours["corosync-quorumtool"], "-l"}},
+		{"cfgtool-s", []string{ours["corosync-cfgtool"], "-s"}},
+		{"cfgtool-n", []string{ours["corosync-cfgtool"], "-n"}},
+		{"cpgtool", []string{ours["corosync-cpgtool"]}},
+	} {
+		total++
+		out, errOut, rc := run(tc.argv...)
+		b, err := os.ReadFile(testenv.Shared(t, "conformance", "corosync", "expected", "not-running."+tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out+errOut != string(b) || rc != 1 {
+			t.Errorf("not running, %s: exit %d\n%s%s--- want\n%s", tc.file, rc, out, errOut, b)
+			continue
+		}
+		same++
+	}
 	t.Logf("%s", fmt.Sprintf("our tools against real corosync: %d of %d outputs and exit codes identical to the real tools'", same, total))
 }
