@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -206,12 +207,29 @@ func TestRealCrmMonAgainstOurStack(t *testing.T) {
 		}
 	}
 
+	// kill -9 of the CIB manager: the launcher respawns it and the tools
+	// work again (the configuration comes back from disk).
+	log, _ := s.n.ReadFile("/var/log/pacemaker/pacemaker.log")
+	m := regexp.MustCompile(`Forked child (\d+) for process pacemaker-based`).FindStringSubmatch(string(log))
+	if m == nil {
+		t.Fatalf("no fork of pacemaker-based in the log:\n%s", log)
+	}
+	pid, _ := strconv.Atoi(m[1])
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill %d: %v", pid, err)
+	}
+	testcluster.Eventually(t, 30*time.Second, 200*time.Millisecond, func() (bool, string) {
+		o, rc := execIn(s.n, "cibadmin", "-Q", "-o", "resources")
+		l, _ := s.n.ReadFile("/var/log/pacemaker/pacemaker.log")
+		return rc == 0 && strings.Contains(o, `id="d1"`) && strings.Contains(string(l), "Respawning pacemaker-based subdaemon after unexpected exit"), o + string(l)
+	})
+
 	// SIGTERM: the subdaemons stop in reverse order, then the launcher.
 	s.pacemakerd.Signal(syscall.SIGTERM)
 	if err := s.pacemakerd.Wait(40 * time.Second); err != nil {
 		t.Fatalf("pacemakerd after SIGTERM: %v", err)
 	}
-	log, _ := s.n.ReadFile("/var/log/pacemaker/pacemaker.log")
+	log, _ = s.n.ReadFile("/var/log/pacemaker/pacemaker.log")
 	fenced := strings.Index(string(log), "Stopping pacemaker-fenced")
 	based := strings.Index(string(log), "Stopping pacemaker-based")
 	if fenced < 0 || based < fenced || !strings.Contains(string(log), "notice: Shutdown complete") {
