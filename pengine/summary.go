@@ -10,8 +10,15 @@ type summaryWriter struct {
 	lines                 []string
 }
 
+// transitionSummary renders the Transition Summary. Pacemaker's column
+// widths are static variables that first grow while the scheduler logs
+// the same lines, so the printed lines use the widths of the whole list.
 func (c *cluster) transitionSummary() []string {
-	w := &summaryWriter{rscWidth: 5, detailWidth: 5}
+	first := c.summaryPass(&summaryWriter{rscWidth: 5, detailWidth: 5})
+	return c.summaryPass(&summaryWriter{rscWidth: first.rscWidth, detailWidth: first.detailWidth}).lines
+}
+
+func (c *cluster) summaryPass(w *summaryWriter) *summaryWriter {
 	for i := len(c.actions) - 1; i >= 0; i-- {
 		a := c.actions[i]
 		if a.Rsc != nil || a.has(aOptional) {
@@ -39,7 +46,7 @@ func (c *cluster) transitionSummary() []string {
 	for _, r := range c.resources {
 		c.outputRscActions(w, r)
 	}
-	return w.lines
+	return w
 }
 
 func (c *cluster) outputRscActions(w *summaryWriter, r *Resource) {
