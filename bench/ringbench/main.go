@@ -217,8 +217,8 @@ int main(int argc, char **argv) {
 }
 `
 
-// realLatency runs the libcpg client on node 1 of a real 3-node ring.
-func realLatency(t *benchT, bin, cmapctl string, samples int) (p50, p99 float64, err error) {
+// cpgLatency runs the libcpg client on node 1 of a 3-node ring of bin.
+func cpgLatency(t *benchT, bin, cmapctl string, samples int) (p50, p99 float64, err error) {
 	dir, err := os.MkdirTemp("", "ringbench-")
 	if err != nil {
 		return 0, 0, err
@@ -368,6 +368,7 @@ func main() {
 	cmapctl := pflag.String("cmapctl", "/usr/sbin/corosync-cmapctl", "corosync-cmapctl")
 	samples := pflag.Int("samples", 1000, "latency samples")
 	counts := pflag.IntSlice("counts", []int{300000, 50000, 1000}, "pload messages per node for 64 B, 1 KiB, 64 KiB")
+	onlyLatency := pflag.Bool("only-latency", false, "skip the throughput runs")
 	single := pflag.Bool("single-thread-row", true, "also measure ours with GOMAXPROCS=1")
 	pflag.Parse()
 	if os.Geteuid() != 0 {
@@ -379,6 +380,9 @@ func main() {
 	fmt.Printf("3-node udpu ring in network namespaces; pload (corosync's load generator) on every node\n")
 	fmt.Printf("%-8s %14s %14s %10s | %14s %14s %10s | %s\n", "size", "ours msgs/s", "real msgs/s", "ours MB/s", "real MB/s", "ours RSS KiB", "real RSS KiB", "ours/real msgs/s")
 	for i, size := range []int{64, 1024, 65536} {
+		if *onlyLatency {
+			break
+		}
 		count := 1000
 		if i < len(*counts) {
 			count = (*counts)[i]
@@ -404,19 +408,20 @@ func main() {
 		}
 	}
 	gp50, gp99, gerr := goLatency(t, *samples)
-	rp50, rp99, rerr := realLatency(t, *real, *cmapctl, *samples)
+	op50, op99, oerr := cpgLatency(t, *ours, *cmapctl, *samples)
+	rp50, rp99, rerr := cpgLatency(t, *real, *cmapctl, *samples)
 	fmt.Printf("latency, one 64 B CPG message in flight, node 1 -> delivered on node 1 (%d samples):\n", *samples)
-	if gerr != nil {
-		fmt.Printf("  ours: %v\n", gerr)
-	} else {
-		fmt.Printf("  ours (in-process driver): p50 %.0f µs  p99 %.0f µs\n", gp50, gp99)
+	line := func(what string, p50, p99 float64, err error) {
+		if err != nil {
+			fmt.Printf("  %-32s %v\n", what, err)
+			return
+		}
+		fmt.Printf("  %-32s p50 %6.0f µs  p99 %6.0f µs\n", what, p50, p99)
 	}
-	if rerr != nil {
-		fmt.Printf("  real: %v\n", rerr)
-	} else {
-		fmt.Printf("  real (libcpg client):     p50 %.0f µs  p99 %.0f µs\n", rp50, rp99)
-	}
-	if gerr == nil && rerr == nil && rp50 > 0 {
-		fmt.Printf("  ratio ours/real p50 %.2f  p99 %.2f\n", gp50/rp50, gp99/rp99)
+	line("ours (libcpg client over IPC):", op50, op99, oerr)
+	line("real (libcpg client over IPC):", rp50, rp99, rerr)
+	line("ours (in-process, no IPC):", gp50, gp99, gerr)
+	if oerr == nil && rerr == nil && rp50 > 0 {
+		fmt.Printf("  ratio ours/real (libcpg) p50 %.2f  p99 %.2f\n", op50/rp50, op99/rp99)
 	}
 }
