@@ -128,15 +128,21 @@ var ErrNoEvent = errors.New("execd: no event")
 
 // NextEvent waits for the next executor event.
 func (c *Client) NextEvent(timeout time.Duration) (*lrmd.ExecEvent, error) {
+	body, err := c.NextEventXML(timeout)
+	if err != nil {
+		return nil, err
+	}
+	return lrmd.DecodeNotify(body)
+}
+
+// NextEventXML waits for the next event and returns its XML text.
+func (c *Client) NextEventXML(timeout time.Duration) ([]byte, error) {
 	msg, err := c.c.RecvEvent(timeout)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoEvent, err)
 	}
 	_, body, err := pcmkipc.Decode(msg)
-	if err != nil {
-		return nil, err
-	}
-	return lrmd.DecodeNotify(body)
+	return body, err
 }
 
 // WaitExec waits for the result of (rscID, callID), skipping other events.

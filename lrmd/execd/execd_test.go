@@ -27,6 +27,15 @@ import (
 // EXECD_HELPER=service,rsc,class,provider,type,action,timeoutms and
 // EXECD_PARAMS=k=v;k=v run one operation and print its result.
 func TestMain(m *testing.M) {
+	if state := os.Getenv("EXECD_SCRIPT"); state != "" {
+		out, err := script(state)
+		fmt.Print(out)
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if spec := os.Getenv("EXECD_HELPER"); spec != "" {
 		os.Exit(helper(spec, os.Getenv("EXECD_PARAMS")))
 	}
