@@ -104,7 +104,21 @@ func (res *Result) View() *ClusterView {
 			v.DC = nv
 		}
 	}
-	for _, r := range c.resources {
+	// The order of data_set->resources right after unpacking: configured
+	// resources by priority (stable), then orphans found in the status
+	// section; a scheduling run may re-sort c.resources for placement.
+	top := append([]*Resource(nil), c.resources...)
+	sort.SliceStable(top, func(i, j int) bool {
+		a, b := top[i], top[j]
+		if a.Orphan != b.Orphan {
+			return !a.Orphan
+		}
+		if !a.Orphan && a.Priority != b.Priority {
+			return a.Priority > b.Priority
+		}
+		return a.Index < b.Index
+	})
+	for _, r := range top {
 		v.Resources = append(v.Resources, v.mapRsc(r, nil))
 	}
 	return v

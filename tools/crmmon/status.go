@@ -124,8 +124,14 @@ func Build(cib *etree.Element, v *pengine.ClusterView) *Status {
 	s.User = attr(cib, "update-user")
 	s.Client = attr(cib, "update-client")
 	s.Origin = attr(cib, "update-origin")
+	// data_set->nodes is kept sorted by name (pe_create_node inserts with
+	// sort_node_uname); every node list follows that order.
+	nodes := append([]*pengine.NodeView(nil), v.Nodes...)
+	sort.SliceStable(nodes, func(i, j int) bool { return cmpNodeName(nodes[i].Name, nodes[j].Name) < 0 })
+	v.Nodes = nodes
+	// pe__count_common: orphans count only while active.
 	v.Walk(func(r *pengine.RscView) {
-		if r.Kind != "primitive" {
+		if r.Kind != "primitive" || (r.Orphan && roleRank(r.Role) <= roleRank("Stopped")) {
 			return
 		}
 		s.NumInstances++
@@ -163,77 +169,109 @@ func top(r *pengine.RscView) *pengine.RscView {
 	return r
 }
 
-// failedOps lists history entries whose result was a failure, node by
-// node in status order, as unpack_rsc_op records them in data_set->failed:
-// an operation failed when it did not complete or its rc differs from the
-// expected one (a probe finding the resource stopped is no failure).
+// failedOps lists history entries whose result was a failure, as
+// unpack_rsc_op records them in data_set->failed: node by node in status
+// order (online nodes only), each resource's operations by call id, one
+// entry per operation key and node. An operation failed when it did not
+// complete, or completed with an rc other than the expected one (a probe
+// may find the resource in any state).
 func failedOps(v *pengine.ClusterView) []*FailedOp {
 	var out []*FailedOp
-	seen := map[*etree.Element]bool{}
-	type entry struct {
-		op   *pengine.OpView
-		node string
-		rsc  string
-	}
-	var all []entry
+	ops := map[*etree.Element]*pengine.OpView{}
+	rscOf := map[*etree.Element]*pengine.RscView{}
+	var status *etree.Element
 	v.Walk(func(r *pengine.RscView) {
-		for node, ops := range r.History {
-			for _, op := range ops {
-				all = append(all, entry{op, node, r.ID})
+		for _, l := range r.History {
+			for _, op := range l {
+				ops[op.XML] = op
+				rscOf[op.XML] = r
+				if status == nil {
+					status = op.XML
+				}
 			}
 		}
 	})
-	// keep the document order of the status section
-	order := map[*etree.Element]int{}
-	i := 0
-	var walk func(e *etree.Element)
-	walk = func(e *etree.Element) {
-		order[e] = i
-		i++
-		for _, c := range e.ChildElements() {
-			walk(c)
-		}
+	if status == nil {
+		return nil
 	}
-	if len(all) > 0 {
-		root := all[0].op.XML
-		for root.Parent() != nil {
-			root = root.Parent()
-		}
-		walk(root)
+	for status.Parent() != nil && status.Tag != "status" {
+		status = status.Parent()
 	}
-	sort.SliceStable(all, func(a, b int) bool { return order[all[a].op.XML] < order[all[b].op.XML] })
-	for _, e := range all {
-		op := e.op
-		if seen[op.XML] || op.Task == "notify" || op.Task == "meta-data" {
+	seen := map[string]bool{}
+	for _, ns := range status.SelectElements("node_state") {
+		n := nodeByID(v, attr(ns, "id"))
+		if n == nil || !n.Online {
 			continue
 		}
-		failed := false
-		switch {
-		case op.Status == -1 || op.Status == 1: // pending, cancelled
-		case op.Status != 0:
-			failed = true
-		case op.TargetRC >= 0 && op.RC != op.TargetRC:
-			failed = !(op.Task == "monitor" && op.Interval == 0 && op.RC == 7)
-			if op.Task == "monitor" && op.Interval == 0 && op.RC == 8 {
-				failed = false
+		for _, lr := range lrmResources(ns) {
+			var list []*pengine.OpView
+			for _, e := range lr.SelectElements("lrm_rsc_op") {
+				if op := ops[e]; op != nil {
+					list = append(list, op)
+				}
+			}
+			sort.SliceStable(list, func(i, j int) bool { return list[i].CallID < list[j].CallID })
+			for _, op := range list {
+				if !opFailed(op) {
+					continue
+				}
+				key := attr(op.XML, "operation_key")
+				if key == "" {
+					key = attr(op.XML, "id")
+				}
+				if seen[key+"\x00"+n.Name] {
+					continue
+				}
+				seen[key+"\x00"+n.Name] = true
+				rsc, _, _, ok := parseOpKey(key)
+				if !ok {
+					rsc = rscOf[op.XML].ID
+				}
+				out = append(out, &FailedOp{XML: op.XML, Node: n.Name, Rsc: rsc})
 			}
 		}
-		if !failed {
-			continue
-		}
-		seen[op.XML] = true
-		rsc := attr(op.XML, "operation_key")
-		if i := strings.LastIndexByte(rsc, '_'); i > 0 {
-			rsc = rsc[:i]
-			if j := strings.LastIndexByte(rsc, '_'); j > 0 {
-				rsc = rsc[:j]
-			}
-		} else {
-			rsc = e.rsc
-		}
-		out = append(out, &FailedOp{XML: op.XML, Node: e.node, Rsc: rsc})
 	}
 	return out
+}
+
+func opFailed(op *pengine.OpView) bool {
+	if op.Task == "notify" || op.Task == "meta-data" {
+		return false
+	}
+	probe := op.Task == "monitor" && op.Interval == 0
+	switch {
+	case op.Status == -1 || op.Status == 1: // pending, cancelled
+		return false
+	case op.Status != 0 && op.Status != 4:
+		return true
+	case op.TargetRC < 0:
+		return true
+	case op.RC == op.TargetRC:
+		return false
+	case probe && (op.RC == 7 || op.RC == 0 || op.RC == 8):
+		return false
+	}
+	return true
+}
+
+// maskedProbe is pcmk_xe_mask_probe_failure: a probe that found the agent
+// missing or misconfigured is shown on the resource, not as a failure.
+func maskedProbe(x *etree.Element) bool {
+	if attr(x, "operation") != "monitor" || (attr(x, "interval") != "" && attr(x, "interval") != "0") {
+		return false
+	}
+	rc := attr(x, "rc-code")
+	return rc == "5" || rc == "2" || attr(x, "op-status") == "7"
+}
+
+func r0Managed(v *pengine.ClusterView, id string) bool {
+	var m = true
+	v.Walk(func(r *pengine.RscView) {
+		if r.ID == id {
+			m = r.Managed
+		}
+	})
+	return m
 }
 
 // bans lists negative location preferences from rsc_location constraints

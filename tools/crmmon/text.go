@@ -1330,7 +1330,7 @@ func (r *textRenderer) failedActions(spacer bool) bool {
 		if !inListFold(attr(f.XML, "on_node"), r.o.OnlyNode) && !inListFold(f.Node, r.o.OnlyNode) {
 			continue
 		}
-		if !inList(f.Rsc, r.o.OnlyRsc) {
+		if maskedProbe(f.XML) || !inList(f.Rsc, r.o.OnlyRsc) {
 			continue
 		}
 		l.header()
@@ -1443,24 +1443,31 @@ func actionStr(task string, interval int) string {
 	return task
 }
 
-// readableInterval is pcmk__readable_interval.
+// readableInterval is pcmk__readable_interval (note its strict
+// comparisons: exactly one minute prints as "60s").
 func readableInterval(ms int) string {
-	if ms == 0 {
-		return "0s"
-	}
 	var b strings.Builder
-	units := []struct {
+	for _, u := range []struct {
 		ms   int
 		name string
-	}{{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}}
-	for _, u := range units {
-		if ms >= u.ms {
+	}{{86400000, "d"}, {3600000, "h"}, {60000, "m"}} {
+		if ms > u.ms {
 			fmt.Fprintf(&b, "%d%s", ms/u.ms, u.name)
-			ms %= u.ms
+			ms -= ms / u.ms * u.ms
 		}
 	}
-	if ms > 0 {
+	switch {
+	case ms > 1000:
+		fmt.Fprintf(&b, "%d", ms/1000)
+		ms -= ms / 1000 * 1000
+		if ms > 0 {
+			fmt.Fprintf(&b, ".%03d", ms)
+		}
+		b.WriteString("s")
+	case ms > 0:
 		fmt.Fprintf(&b, "%dms", ms)
+	case b.Len() == 0:
+		b.WriteString("0s")
 	}
 	return b.String()
 }

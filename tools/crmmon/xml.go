@@ -394,7 +394,7 @@ func (r *xmlRenderer) failures() *pcmkout.Node {
 		if !inListFold(attr(x, "on_node"), r.o.OnlyNode) && !inListFold(f.Node, r.o.OnlyNode) {
 			continue
 		}
-		if !inList(f.Rsc, r.o.OnlyRsc) {
+		if maskedProbe(f.XML) || !inList(f.Rsc, r.o.OnlyRsc) {
 			continue
 		}
 		rc, _ := strconv.Atoi(attr(x, "rc-code"))
