@@ -52,6 +52,16 @@ func execIn(n *testcluster.Node, argv ...string) (string, int) {
 // pacemaker-based and pacemaker-fenced from bin/) on every node.
 func startStacks(t *testing.T, nodes int) []*stack {
 	t.Helper()
+	return startStacksDirs(t, nodes)
+}
+
+// realDaemonDir is where Debian installs Pacemaker's subdaemons.
+const realDaemonDir = "/usr/lib/pacemaker"
+
+// startStacksDirs is startStacks with more daemon directories searched
+// after ours.
+func startStacksDirs(t *testing.T, nodes int, moreDirs ...string) []*stack {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("network namespaces and daemons: not in -short")
 	}
@@ -92,11 +102,19 @@ func startStacks(t *testing.T, nodes int) []*stack {
 		})
 	}
 	for _, s := range out {
-		p, err := s.n.Start("pacemakerd", pcmkd, "-f", "--daemon-dir", daemons)
+		p, err := s.n.Start("pacemakerd", append([]string{pcmkd, "-f", "--daemon-dir", daemons}, dirFlags(moreDirs)...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		s.pacemakerd = p
+	}
+	return out
+}
+
+func dirFlags(dirs []string) []string {
+	var out []string
+	for _, d := range dirs {
+		out = append(out, "--daemon-dir", d)
 	}
 	return out
 }
@@ -312,4 +330,54 @@ func cpgMembers(out, group string) int {
 		}
 	}
 	return n
+}
+
+// TestWithRealPacemakerDaemons: our corosync, pacemakerd, CIB manager and
+// fencer, with Debian's pacemaker-execd, -attrd, -schedulerd and
+// -controld filling the rest of the table (pacemakerd's daemon dirs
+// searched in order). The real controller elects itself DC over our CIB
+// and CPG, and a Dummy resource created with the real cibadmin is started
+// by the real executor.
+func TestWithRealPacemakerDaemons(t *testing.T) {
+	if testing.Short() {
+		t.Skip("network namespaces and daemons: not in -short")
+	}
+	for _, d := range []string{"pacemaker-execd", "pacemaker-attrd", "pacemaker-schedulerd", "pacemaker-controld"} {
+		if _, err := os.Stat(filepath.Join(realDaemonDir, d)); err != nil {
+			testenv.Unavailable(t, "%s (Debian package pacemaker)", filepath.Join(realDaemonDir, d))
+		}
+	}
+	testenv.RequireBinary(t, "crm_resource")
+	st := startStacksDirs(t, 1, realDaemonDir)
+	s := st[0]
+	var out string
+	// The controller waits dc-deadtime (20 s) before electing itself.
+	testcluster.Eventually(t, 90*time.Second, 500*time.Millisecond, func() (bool, string) {
+		if s.pacemakerd.Exited() {
+			t.Fatalf("pacemakerd exited:\n%s", s.pacemakerd.Output())
+		}
+		out, _ = execIn(s.n, "crm_mon", "-1")
+		return strings.Contains(out, "* Current DC: node01 (version 2.1.5-") && strings.Contains(out, "* Online: [ node01 ]"), out
+	})
+	for _, argv := range [][]string{
+		{"crm_attribute", "-t", "crm_config", "-n", "stonith-enabled", "-v", "false"},
+		{"cibadmin", "--create", "-o", "resources", "-X", `<primitive id="d1" class="ocf" provider="pacemaker" type="Dummy"/>`},
+	} {
+		if o, rc := execIn(s.n, argv...); rc != 0 {
+			t.Fatalf("%v: rc %d\n%s", argv, rc, o)
+		}
+	}
+	testcluster.Eventually(t, 60*time.Second, 500*time.Millisecond, func() (bool, string) {
+		out, _ = execIn(s.n, "crm_mon", "-1")
+		return strings.Contains(out, "* d1\t(ocf:pacemaker:Dummy):\t Started node01"), out
+	})
+	for _, want := range []string{"* Stack: corosync", "partition with quorum", "* 1 node configured", "* 1 resource instance configured"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("crm_mon -1 lacks %q:\n%s", want, out)
+		}
+	}
+	if o, _ := execIn(s.n, "crm_resource", "--locate", "-r", "d1"); !strings.Contains(o, "resource d1 is running on: node01") {
+		t.Errorf("crm_resource --locate: %s", o)
+	}
+	t.Logf("crm_mon -1:\n%s", out)
 }
