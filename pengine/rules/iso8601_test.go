@@ -40,6 +40,9 @@ func TestParseDateTime(t *testing.T) {
 		{"12:30:15Z", utcNow, "2026-11-23 12:30:15Z"},
 		{"2019-01-01T", utcNow, "2019-01-01 00:00:00Z"},
 		{"20190101T1230", utcNow, "2019-01-01 12:30:00Z"},
+		// A negative month passes the checks and counts every month of the
+		// year (upstream takes minutes to get there, walking 2^32 months).
+		{"2019--1-0", utcNow, "2019-12-31 00:00:00Z"},
 		{"", utcNow, "error: No ISO 8601 date/time specification given"},
 		{"2019-13-01 00:00:00Z/P1M", utcNow, "error: '2019-13-01 00:00:00Z/P1M' is not a valid ISO 8601 date/time specification because '13' is not a valid month"},
 		{"20191077T15/P1M", utcNow, "error: '20191077T15/P1M' is not a valid ISO 8601 date/time specification because '77' is not a valid day of the month"},
