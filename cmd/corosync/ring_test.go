@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"ringmaster/cpg"
 	"ringmaster/internal/testcluster"
 	"ringmaster/internal/testenv"
+	"ringmaster/ipc"
 )
 
 func ringConf(transport string) string {
@@ -158,4 +161,115 @@ func testDaemonRing(t *testing.T, tr string) {
 			}
 		}
 	}
+}
+
+// TestMixedCPGOrder: two Debian corosync 3.1.7 nodes and our corosync in one
+// ring, a CPG client (libcpg's IPC protocol) on each node joins one group and
+// multicasts; every client must deliver the same messages in the same order.
+func TestMixedCPGOrder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("network namespaces: not in -short")
+	}
+	testenv.RequireRoot(t)
+	for _, p := range testcluster.Prerequisites {
+		testenv.RequireBinary(t, p)
+	}
+	real := testenv.RequireBinary(t, "corosync")
+	cmapctl := testenv.RequireBinary(t, "corosync-cmapctl")
+	ours := testenv.GoBinary(t, "corosync")
+	cl := testcluster.New(t, testcluster.Options{Nodes: 3})
+	cfg := ringConf("udpu")
+	procs := map[int]*testcluster.Proc{}
+	for i := 1; i <= 3; i++ {
+		n := cl.Node(i)
+		if err := n.WriteFile("/etc/corosync/corosync.conf", []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		bin := real
+		if i == 3 {
+			bin = ours
+		}
+		p, err := n.Start("corosync", bin, "-f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		procs[i] = p
+	}
+	defer func() {
+		if t.Failed() {
+			for i, p := range procs {
+				t.Logf("node %d output:\n%s", i, p.Output())
+			}
+		}
+	}()
+	testcluster.Eventually(t, 40*time.Second, 250*time.Millisecond, func() (bool, string) {
+		for i := 1; i <= 3; i++ {
+			if j, out := joinedVia(cl.Node(i), cmapctl); len(j) != 3 {
+				return false, fmt.Sprintf("node %d: joined %v\n%s", i, j, out)
+			}
+		}
+		return true, ""
+	})
+	const perNode = 200
+	clients := make([]*cpg.Client, 3)
+	for i := 1; i <= 3; i++ {
+		n := cl.Node(i)
+		err := n.Do(func() error {
+			c, err := cpg.Dial(ipc.ClientOptions{ShmDir: n.HostPath("/dev/shm")})
+			if err != nil {
+				return err
+			}
+			clients[i-1] = c
+			return c.Join("mix", 0)
+		})
+		if err != nil {
+			t.Fatalf("node %d: cpg client: %v", i, err)
+		}
+		defer clients[i-1].Close()
+	}
+	// Wait until every client sees all three members before sending.
+	for i, c := range clients {
+		testcluster.Eventually(t, 20*time.Second, 100*time.Millisecond, func() (bool, string) {
+			ms, err := c.Membership("mix")
+			return err == nil && len(ms) == 3, fmt.Sprintf("node %d: members %v %v", i+1, ms, err)
+		})
+	}
+	got := make([][]string, 3)
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for len(got[i]) < 3*perNode {
+				ev, err := c.NextEvent(20 * time.Second)
+				if err != nil {
+					return
+				}
+				if d := ev.Delivery; d != nil {
+					got[i] = append(got[i], fmt.Sprintf("%d:%s", d.From.Node, d.Data))
+				}
+			}
+		}()
+	}
+	for k := 0; k < perNode; k++ {
+		for i, c := range clients {
+			if err := c.Mcast([]byte(fmt.Sprintf("n%d-%03d", i+1, k))); err != nil {
+				t.Fatalf("node %d mcast: %v", i+1, err)
+			}
+		}
+	}
+	wg.Wait()
+	for i := range got {
+		if len(got[i]) != 3*perNode {
+			t.Fatalf("node %d delivered %d of %d", i+1, len(got[i]), 3*perNode)
+		}
+	}
+	for i := 1; i < 3; i++ {
+		for k := range got[0] {
+			if got[i][k] != got[0][k] {
+				t.Fatalf("delivery %d: node 1 has %s, node %d has %s", k, got[0][k], i+1, got[i][k])
+			}
+		}
+	}
+	t.Logf("%d CPG messages delivered in the same order on 2 real nodes and ours", len(got[0]))
 }
