@@ -406,11 +406,22 @@ func render(e *etree.Element) []byte {
 	return b
 }
 
-// clean makes s safe for an XML 1.0 attribute: invalid UTF-8 and control
-// characters other than tab, newline and carriage return become '?'
-// (agent output is arbitrary bytes, and libxml2 on the client side rejects
-// those characters).
+// pcmkEscaper is what Pacemaker's own XML serializer (crm_xml_escape in
+// lib/common/xml.c) does to attribute values beyond the XML entities: a tab
+// becomes four spaces, newline and carriage return become the two characters
+// "\n" and "\r". Clients see exactly that in lrmd_rsc_output. (Upstream also
+// stops escaping after the first two bytes with the high bit set; we do not
+// copy that bug.)
+var pcmkEscaper = strings.NewReplacer("\t", "    ", "\n", `\n`, "\r", `\r`)
+
+// clean makes s what a Pacemaker daemon would put into an attribute:
+// invalid UTF-8 and control characters become '?' (agent output is arbitrary
+// bytes, and libxml2 on the client side rejects them), then crm_xml_escape.
 func clean(s string) string {
+	return pcmkEscaper.Replace(sanitize(s))
+}
+
+func sanitize(s string) string {
 	ok := true
 	for i := 0; i < len(s); i++ {
 		c := s[i]

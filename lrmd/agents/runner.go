@@ -187,11 +187,15 @@ func (d *Dir) Start(a Action) *Proc {
 	}
 	path, err := d.Path(class, a.Provider, a.Type)
 	if err != nil {
-		if path == "" {
-			path = a.Type
+		// services__handle_exec_error names the executable when the
+		// standard resolved one (LSB) and the agent otherwise (an OCF agent
+		// that was not found has no executable path).
+		name := path
+		if class == lrmd.ClassOCF || name == "" {
+			name = a.Type
 		}
 		return finished(a, lrmd.Outcome{ExitStatus: lrmd.NotInstalled(class, agentAction(class, a.Action)),
-			Status: lrmd.ExecNotInstalled, Reason: path + ": No such file or directory"})
+			Status: lrmd.ExecNotInstalled, Reason: name + ": No such file or directory"})
 	}
 	args := a.Args
 	if args == nil {

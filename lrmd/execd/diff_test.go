@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -50,7 +51,7 @@ func xmlText(x []byte) string {
 
 // script runs a fixed conversation with the executor on "lrmd" and returns
 // a normalized transcript of every reply and event.
-func script(state string) (string, error) {
+func script(state, siteProv string) (string, error) {
 	var out strings.Builder
 	var c *Client
 	var err error
@@ -166,6 +167,42 @@ func script(state string) (string, error) {
 		func() error { _, err := call("bogus op", "lrmd_bogus", nil); return err },
 		func() error { _, err := call("unregister", lrmd.OpRscUnreg, &lrmd.RscData{ID: "d1"}); return err },
 		func() error { _, err := call("unregister again", lrmd.OpRscUnreg, &lrmd.RscData{ID: "d1"}); return err },
+		// Agent-level failures: a missing agent, a failing start with exit
+		// reasons on stderr, a timeout, a start-delay, an LSB status.
+		func() error {
+			_, err := call("register missing", lrmd.OpRscRegister, &lrmd.RscData{ID: "m1", Class: "ocf", Provider: "heartbeat", Type: "NoSuchAgent"})
+			return err
+		},
+		func() error {
+			return execWait("missing start", &lrmd.RscData{ID: "m1", Action: "start", TimeoutMS: 20000, Params: map[string]string{}}, 1)
+		},
+		func() error {
+			_, err := call("register site", lrmd.OpRscRegister, &lrmd.RscData{ID: "s1", Class: "ocf", Provider: siteProv, Type: "site"})
+			return err
+		},
+		func() error {
+			return execWait("site failing start", &lrmd.RscData{ID: "s1", Action: "start", TimeoutMS: 20000,
+				Params: map[string]string{"state": state + ".site", "fail": "no disk"}}, 1)
+		},
+		func() error {
+			return execWait("site timeout", &lrmd.RscData{ID: "s1", Action: "monitor", TimeoutMS: 500,
+				Params: map[string]string{"state": state + ".site", "sleep": "30"}}, 1)
+		},
+		func() error {
+			return execWait("site start-delay", &lrmd.RscData{ID: "s1", Action: "start", TimeoutMS: 20000, StartDelayMS: 300,
+				Params: map[string]string{"state": state + ".site"}}, 1)
+		},
+		func() error {
+			return execWait("site stop", &lrmd.RscData{ID: "s1", Action: "stop", TimeoutMS: 20000,
+				Params: map[string]string{"state": state + ".site"}}, 1)
+		},
+		func() error {
+			_, err := call("register lsb", lrmd.OpRscRegister, &lrmd.RscData{ID: "l1", Class: "lsb", Type: "corosync"})
+			return err
+		},
+		func() error {
+			return execWait("lsb status", &lrmd.RscData{ID: "l1", Action: "monitor", TimeoutMS: 20000}, 1)
+		},
 	}
 	for i, s := range steps {
 		if err := s(); err != nil {
@@ -192,6 +229,18 @@ func TestMatchesRealExecd(t *testing.T) {
 		testenv.Unavailable(t, "resource-agents is not installed")
 	}
 	ours := testenv.GoBinary(t, "pacemaker-execd")
+	// The site agent must be where Pacemaker's compiled-in OCF path finds it.
+	prov := fmt.Sprintf("rmdiff%d", os.Getpid())
+	provDir := filepath.Join("/usr/lib/ocf/resource.d", prov)
+	if err := os.MkdirAll(provDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(provDir) })
+	src, err := os.ReadFile("../agents/testdata/site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(provDir, "site"), src, 0o755)
 	cl := testcluster.New(t, testcluster.Options{Nodes: 2})
 	self, _ := os.Executable()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -203,7 +252,7 @@ func TestMatchesRealExecd(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd := n.Command(ctx, self, "-test.run=^$")
-		cmd.Env = append(os.Environ(), "EXECD_SCRIPT=/run/dummy.state")
+		cmd.Env = append(os.Environ(), "EXECD_SCRIPT=/run/dummy.state", "EXECD_SITE="+prov)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", bin, err, out)

@@ -28,7 +28,7 @@ import (
 // EXECD_PARAMS=k=v;k=v run one operation and print its result.
 func TestMain(m *testing.M) {
 	if state := os.Getenv("EXECD_SCRIPT"); state != "" {
-		out, err := script(state)
+		out, err := script(state, os.Getenv("EXECD_SITE"))
 		fmt.Print(out)
 		if err != nil {
 			fmt.Println("error:", err)
