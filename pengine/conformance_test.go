@@ -173,7 +173,8 @@ func runCase(dir string, cc confCase) caseResult {
 			}
 		}
 	}
-	res, err := Schedule(doc, time.Unix(0, 0), opts)
+	// like crm_simulate: the CIB's execution-date, else the current time
+	res, err := Schedule(doc, time.Now(), opts)
 	if err != nil {
 		return caseResult{err: err}
 	}
