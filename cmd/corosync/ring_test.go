@@ -167,6 +167,12 @@ func testDaemonRing(t *testing.T, tr string) {
 // ring, a CPG client (libcpg's IPC protocol) on each node joins one group and
 // multicasts; every client must deliver the same messages in the same order.
 func TestMixedCPGOrder(t *testing.T) {
+	for _, tr := range []string{"udpu", "udp"} {
+		t.Run(tr, func(t *testing.T) { testMixedCPGOrder(t, tr) })
+	}
+}
+
+func testMixedCPGOrder(t *testing.T, transport string) {
 	if testing.Short() {
 		t.Skip("network namespaces: not in -short")
 	}
@@ -178,7 +184,7 @@ func TestMixedCPGOrder(t *testing.T) {
 	cmapctl := testenv.RequireBinary(t, "corosync-cmapctl")
 	ours := testenv.GoBinary(t, "corosync")
 	cl := testcluster.New(t, testcluster.Options{Nodes: 3})
-	cfg := ringConf("udpu")
+	cfg := ringConf(transport)
 	procs := map[int]*testcluster.Proc{}
 	for i := 1; i <= 3; i++ {
 		n := cl.Node(i)
