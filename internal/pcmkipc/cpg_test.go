@@ -76,3 +76,15 @@ func FuzzDecodeCPG(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkCPGRoundTrip(b *testing.B) {
+	m := CPGMessage{ID: 1, Sender: CPGPeer{Pid: 1, Type: CPGTypeCIB, Uname: "n1"},
+		XML: []byte(`<cib_command __name__="cib_command" t="cib" cib_op="cib_modify" cib_section="status"><cib_calldata><status/></cib_calldata></cib_command>`)}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		out, _ := EncodeCPG(m)
+		if _, err := DecodeCPG(out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
