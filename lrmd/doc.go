@@ -15,16 +15,16 @@
 //
 // An operation moves through these states:
 //
-//	            Exec                    head of queue, resource idle,
-//	 (new) ──────────────▶ queued ─────────────────────────────────▶ running
-//	                        ▲  │ start-delay not yet due: wait          │
-//	                        │  │ Cancel: finished "Cancelled"           │ Complete
-//	           interval due │  ▼                                        ▼
-//	                     waiting ◀──────── recurring, not cancelled ── result
-//	                        │                                 │ one-shot, cancelled,
-//	                        │ Cancel / stop / Unregister      │ or resource gone
-//	                        ▼                                 ▼
-//	                 finished "Cancelled"                 forgotten
+//	           Exec                    head of queue, resource idle,
+//	(new) ──────────────▶ queued ─────────────────────────────────▶ running
+//	                       ▲  │ start-delay not yet due: wait          │
+//	                       │  │ Cancel: finished "Cancelled"           │ Complete
+//	          interval due │  ▼                                        ▼
+//	                    waiting ◀──────── recurring, not cancelled ── result
+//	                       │                                 │ one-shot, cancelled,
+//	                       │ Cancel / stop / Unregister      │ or resource gone
+//	                       ▼                                 ▼
+//	                finished "Cancelled"                 forgotten
 //
 // Rules kept from upstream:
 //   - Only one operation of a resource runs at a time (execute_resource_action).
