@@ -223,8 +223,11 @@ func (c *cluster) fenceOp(n *Node, op string, optional bool, reason string) *Act
 		op = c.stonithAction
 	}
 	key := "stonith-" + n.Uname + "-" + op
-	a := c.newAction(nil, key, "stonith", n, optional)
+	a := c.newAction(nil, key, "stonith", n, true)
 	a.Meta["stonith_action"] = op
+	if !optional && c.canFence(n) {
+		a.clear(aOptional)
+	}
 	if a.Reason == "" && reason != "" {
 		a.Reason = reason
 	}

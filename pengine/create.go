@@ -50,6 +50,9 @@ func (c *cluster) runFn(fn transFn, r *Resource, n *Node, optional bool) {
 			if r.AllocatedTo == nil {
 				st.Reason = "node availability"
 			}
+			if r.NeedsUnfencing {
+				orderActions(st, c.fenceOp(cur, "on", true, ""), orderImpliesFirst)
+			}
 			if !r.Managed {
 				st.clear(aRunnable)
 			}
@@ -59,6 +62,7 @@ func (c *cluster) runFn(fn transFn, r *Resource, n *Node, optional bool) {
 			return
 		}
 		st := c.newAction(r, opKeyFor(r.ID, "start", 0), "start", n, true)
+		c.orderVsUnfence(r, n, st, orderImpliesThen)
 		if st.has(aRunnable) && !optional {
 			st.clear(aOptional)
 		}
@@ -483,6 +487,9 @@ func (c *cluster) internalConstraints(r *Resource) {
 				c.newColocation("resource-with-container", "", Infinity, r, r.Container, RoleUnknown, RoleUnknown, true)
 			}
 		}
+		if !r.IsFenceDevice && c.enableUnfencing && r.NeedsUnfencing {
+			c.orderRestartVsUnfence(r)
+		}
 		if len(r.Utilization) > 0 && c.utilizationOn() {
 			c.createUtilizationConstraints(r)
 		}
@@ -694,6 +701,7 @@ func (c *cluster) probe(r *Resource, n *Node) bool {
 	}
 	p := c.newAction(r, opKeyFor(r.ID, "monitor", 0), "monitor", n, false)
 	p.clear(aOptional)
+	c.orderVsUnfence(r, n, p, orderOptional)
 	running := false
 	for _, x := range r.RunningOn {
 		if x == n {

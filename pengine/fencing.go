@@ -1,5 +1,7 @@
 package pengine
 
+import "sort"
+
 func (c *cluster) anyManaged() bool {
 	any := false
 	for _, r := range c.resources {
@@ -130,5 +132,42 @@ func (c *cluster) rscStonithOrdering(r *Resource, f *Action) {
 				orderActions(f, a, orderPreserve|orderOptional)
 			}
 		}
+	}
+}
+
+// orderVsUnfence is pcmk__order_vs_unfence: unfence a node before probing
+// or starting resources that need it (and fence devices).
+func (c *cluster) orderVsUnfence(r *Resource, n *Node, a *Action, order int) {
+	if !((r.IsFenceDevice && c.enableUnfencing) || r.NeedsUnfencing) {
+		return
+	}
+	unfence := c.fenceOp(n, "on", true, "")
+	orderActions(unfence, a, order)
+	if u := n.Attrs["#node-unfenced"]; u == "" || u == "0" {
+		c.triggerUnfencing(n, "required by "+r.ID+" "+a.Task)
+	}
+}
+
+// triggerUnfencing is trigger_unfencing for a node.
+func (c *cluster) triggerUnfencing(n *Node, reason string) {
+	if !c.enableUnfencing {
+		return
+	}
+	if n != nil && n.Online && !n.Unclean && !n.Shutdown {
+		c.fenceOp(n, "on", false, reason)
+	}
+}
+
+// orderRestartVsUnfence is pcmk__order_restart_vs_unfence.
+func (c *cluster) orderRestartVsUnfence(r *Resource) {
+	var nodes []*Node
+	for n := range r.Allowed {
+		nodes = append(nodes, n)
+	}
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Uname < nodes[j].Uname })
+	for _, n := range nodes {
+		unfence := c.fenceOp(n, "on", true, "")
+		c.newOrdering(r, opKeyFor(r.ID, "stop", 0), nil, nil, unfence.Key, unfence, orderOptional|orderSameNode)
+		c.newOrdering(nil, unfence.Key, unfence, r, opKeyFor(r.ID, "start", 0), nil, orderImpliesThenOnNode|orderSameNode)
 	}
 }

@@ -305,7 +305,7 @@ func (c *cluster) actionElement(parent *etree.Element, a *Action, details bool) 
 			p.CreateAttr("value", attrs[k])
 		}
 	}
-	if a.Task == "stonith" && a.Node != nil && !a.has(aPseudo) || a.Task == "do_shutdown" {
+	if a.Task == "stonith" && a.Node != nil && (a.Meta["stonith_action"] == "reboot" || a.Meta["stonith_action"] == "off") || a.Task == "do_shutdown" {
 		d := e.CreateElement("downed")
 		d.CreateElement("node").CreateAttr("id", a.Node.ID)
 	}

@@ -132,6 +132,7 @@ type Resource struct {
 	Colocated          bool // group: members colocated
 	RequiresFencing    bool
 	RequiresQuorum     bool
+	NeedsUnfencing     bool
 	IsFenceDevice      bool
 	Restarting         bool
 	MultipleActive     string

@@ -309,19 +309,20 @@ func (c *cluster) unpackResource(e *etree.Element, parent *Resource, suffix stri
 	return r, nil
 }
 
+// unpackRequires is unpack_requires.
 func (c *cluster) unpackRequires(r *Resource) {
 	v := r.Meta["requires"]
-	top := r.top()
-	if top != r && top.Meta["requires"] != "" && v == "" {
-		v = top.Meta["requires"]
-	}
-	switch {
-	case r.IsFenceDevice && v == "":
-		v = "quorum"
-	case v == "":
-		if c.stonithEnabled {
+	if v == "" {
+		switch {
+		case r.IsFenceDevice:
+			v = "quorum"
+		case r.Kind == KindPrimitive && r.isRemoteConn():
+			v = "quorum"
+		case c.enableUnfencing:
+			v = "unfencing"
+		case c.stonithEnabled:
 			v = "fencing"
-		} else {
+		default:
 			v = "quorum"
 		}
 	}
@@ -329,13 +330,22 @@ func (c *cluster) unpackRequires(r *Resource) {
 	case "nothing":
 	case "quorum":
 		r.RequiresQuorum = true
-	case "unfencing", "fencing":
+	case "fencing":
+		r.RequiresQuorum = true
 		if c.stonithEnabled {
 			r.RequiresFencing = true
 		}
+	case "unfencing":
 		r.RequiresQuorum = true
+		if !r.IsFenceDevice && c.stonithEnabled {
+			r.RequiresFencing = true
+			r.NeedsUnfencing = true
+		}
 	default:
 		r.RequiresQuorum = true
+		if c.stonithEnabled {
+			r.RequiresFencing = true
+		}
 	}
 }
 

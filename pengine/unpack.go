@@ -43,15 +43,16 @@ type cluster struct {
 
 	rscDefaults, opDefaults *etree.Element
 
-	colocations    []*Colocation
-	orderings      []*Ordering
-	actions        []*Action
-	singletons     map[string][]*Action
-	haveRemote     bool
-	healthStrategy string
-	lrmIdx         map[string]map[string][]*lrmOp
-	actionID       int
-	orderID        int
+	colocations     []*Colocation
+	orderings       []*Ordering
+	actions         []*Action
+	singletons      map[string][]*Action
+	haveRemote      bool
+	healthStrategy  string
+	enableUnfencing bool
+	lrmIdx          map[string]map[string][]*lrmOp
+	actionID        int
+	orderID         int
 
 	scores   []string
 	warnings []string
@@ -173,6 +174,17 @@ func (c *cluster) unpackConfig() error {
 		}
 	}
 	c.rscDefaults = c.cfg.SelectElement("rsc_defaults")
+	// XPATH_ENABLE_UNFENCING: any meta-attribute provides/requires=unfencing
+	for _, root := range []*etree.Element{c.cfg.SelectElement("resources"), c.rscDefaults} {
+		if root == nil {
+			continue
+		}
+		for _, nv := range root.FindElements(".//meta_attributes/nvpair") {
+			if (attr(nv, "name") == "provides" || attr(nv, "name") == "requires") && attr(nv, "value") == "unfencing" {
+				c.enableUnfencing = true
+			}
+		}
+	}
 	c.opDefaults = c.cfg.SelectElement("op_defaults")
 	c.haveQuorum = isTrue(attr(c.cib, "have-quorum"))
 	return nil
