@@ -46,7 +46,9 @@ type Send struct {
 type TransAck struct{}
 
 // Leave is an orderly shutdown: the machine multicasts a leave message
-// (a join with header nodeid 0 naming itself failed) and stops.
+// (a join with header nodeid 0 naming itself failed) and stops (state Down).
+// A machine runs once: to rejoin, create a new one and Start it with the
+// stored ring seq.
 type Leave struct{}
 
 func (Start) isInput()    {}
