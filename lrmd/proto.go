@@ -50,6 +50,16 @@ type Request struct {
 	Rsc *RscData
 	// Watchdog is lrmd_watchdog of lrmd_check's call data.
 	Watchdog string
+	// Alert is the first <lrmd_alert> of an lrmd_alert_exec request.
+	Alert *AlertData
+}
+
+// AlertData is the <lrmd_alert> element of lrmd_alert_exec.
+type AlertData struct {
+	ID        string
+	Path      string
+	TimeoutMS int64
+	Params    map[string]string
 }
 
 // RscData is the <lrmd_rsc> element of a request.
@@ -113,6 +123,14 @@ func DecodeRequest(xml []byte) (*Request, error) {
 			TimeoutMS:    atoi64(r.SelectAttrValue("lrmd_timeout", "")),
 			StartDelayMS: atoi64(r.SelectAttrValue("lrmd_rsc_start_delay", "")),
 			Params:       params(r),
+		}
+	}
+	if a := findFirst(root, "lrmd_alert", 0); a != nil {
+		req.Alert = &AlertData{
+			ID:        a.SelectAttrValue("lrmd_alert_id", ""),
+			Path:      a.SelectAttrValue("lrmd_alert_path", ""),
+			TimeoutMS: atoi64(a.SelectAttrValue("lrmd_timeout", "")),
+			Params:    params(a),
 		}
 	}
 	if cd := root.SelectElement("lrmd_calldata"); cd != nil {

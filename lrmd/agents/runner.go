@@ -30,6 +30,10 @@ type Action struct {
 	Stdin string
 	// Args replaces the single action argument (fence agents' "-o metadata").
 	Args []string
+
+	alertPath string // alert agents: the executable, run with alertEnv
+	alertEnv  []string
+	cred      *syscall.Credential
 }
 
 // FromRun converts the scheduler's request into an Action.
@@ -168,6 +172,9 @@ func finished(a Action, out lrmd.Outcome) *Proc {
 // services__handle_exec_error, never as an error.
 func (d *Dir) Start(a Action) *Proc {
 	class := strings.ToLower(a.Class)
+	if a.alertPath != "" {
+		return d.startProcess(a, class, a.alertPath, a.Args, a.alertEnv)
+	}
 	switch class {
 	case lrmd.ClassStonith:
 		if a.Args == nil {
@@ -201,9 +208,13 @@ func (d *Dir) Start(a Action) *Proc {
 	if args == nil {
 		args = []string{agentAction(class, a.Action)}
 	}
+	return d.startProcess(a, class, path, args, d.Env(a))
+}
+
+func (d *Dir) startProcess(a Action, class, path string, args, env []string) *Proc {
 	cmd := exec.Command(path, args...)
-	cmd.Env = d.Env(a)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: a.cred}
 	cmd.WaitDelay = outputGrace
 	var stdout, stderr limitedBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -58,11 +58,15 @@ func (c *Client) Close() error { return c.c.Close() }
 
 // Call sends one request and waits for its reply.
 func (c *Client) Call(op string, rsc *lrmd.RscData, callOpts int, extra ...string) (*ReplyXML, error) {
+	return c.CallXML(op, lrmd.Command(op, 0, callOpts, c.name, rsc, extra...))
+}
+
+// CallXML sends a request built by the caller (op names it in errors).
+func (c *Client) CallXML(op string, xml []byte) (*ReplyXML, error) {
 	c.mu.Lock()
 	c.reqID++
 	id := c.reqID
 	c.mu.Unlock()
-	xml := lrmd.Command(op, 0, callOpts, c.name, rsc, extra...)
 	msg, err := pcmkipc.Encode(id, pcmkipc.FlagClientResponse, xml, c.c.MaxMsgSize())
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -557,4 +558,48 @@ func readEnv(t *testing.T, path string) map[string]string {
 		}
 	}
 	return env
+}
+
+// TestAlert runs an alert agent as lrmd_alert_exec does: parameters as
+// plain environment variables plus CRM_alert_node_sequence, as hacluster.
+func TestAlert(t *testing.T) {
+	name, _, _ := startServer(t, agents.Config{})
+	dir, err := os.MkdirTemp("", "lrmd-alert")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o777)
+	dump := filepath.Join(dir, "env")
+	script := filepath.Join(dir, "alert.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\n{ env; echo uid=$(id -u); } > "+dump+".tmp && mv "+dump+".tmp "+dump+"\n"), 0o755)
+	c := dial(t, name)
+	x := fmt.Sprintf(`<lrmd_command t="lrmd" lrmd_op="lrmd_alert_exec" lrmd_callid="0" lrmd_callopt="0"><lrmd_calldata><lrmd_alert lrmd_alert_id="a1" lrmd_alert_path="%s" lrmd_timeout="30000"><attributes CRM_alert_kind="resource" CRM_alert_rsc="vip" CRM_alert_recipient="ops"/></lrmd_alert></lrmd_calldata></lrmd_command>`, script)
+	r, err := c.CallXML(lrmd.OpAlertExec, []byte(x))
+	if err != nil || r.RC != 0 {
+		t.Fatalf("%v %+v", err, r)
+	}
+	var env map[string]string
+	for i := 0; i < 300; i++ {
+		if _, err := os.Stat(dump); err == nil {
+			env = readEnv(t, dump)
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if env == nil {
+		t.Fatal("alert agent did not run")
+	}
+	if env["CRM_alert_kind"] != "resource" || env["CRM_alert_rsc"] != "vip" || env["CRM_alert_node_sequence"] != "1" {
+		t.Fatalf("alert env %v", env)
+	}
+	if _, ok := env["OCF_ROOT"]; ok {
+		t.Error("alert agents get no OCF variables")
+	}
+	if u, err := user.Lookup("hacluster"); err == nil && env["uid"] != u.Uid {
+		t.Errorf("alert ran as uid %s, want hacluster (%s)", env["uid"], u.Uid)
+	}
+	if r, _ := c.CallXML(lrmd.OpAlertExec, []byte(`<lrmd_command lrmd_op="lrmd_alert_exec"/>`)); r.RC != -lrmd.EINVAL {
+		t.Fatalf("alert without data: rc %d", r.RC)
+	}
 }

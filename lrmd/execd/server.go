@@ -47,6 +47,7 @@ type Server struct {
 	clients map[*ipc.Conn]*client
 	procs   map[lrmd.OpID]*agents.Proc
 	callID  int
+	alertNo int
 	eventID int32
 	timer   *time.Timer
 	closed  bool
@@ -314,8 +315,11 @@ func (s *Server) Request(c *ipc.Conn, msg []byte) {
 	case lrmd.OpIPCFwd:
 		rc = -93 // EPROTONOSUPPORT: only pacemaker-remoted proxies IPC
 	case lrmd.OpAlertExec:
-		// Alerts are not run by this executor yet.
-		rc = -lrmd.EOPNOTSUPP
+		if !allowed {
+			rc = -lrmd.EACCES
+			break
+		}
+		rc = s.alert(cl, req.Alert)
 	default:
 		rc = -lrmd.EOPNOTSUPP
 		s.logf("error: Unknown IPC request '%s' from client %s", req.Op, cl.name)
@@ -339,6 +343,42 @@ func (s *Server) Request(c *ipc.Conn, msg []byte) {
 		}
 	}
 	s.flush()
+}
+
+// alert is process_lrmd_alert_exec: the alert agent runs on its own, beside
+// the resource queues, and only its completion is logged.
+func (s *Server) alert(cl *client, a *lrmd.AlertData) int {
+	if a == nil || a.ID == "" || a.Path == "" {
+		return -lrmd.EINVAL
+	}
+	if s.closed {
+		return 0
+	}
+	s.alertNo++
+	params := a.Params
+	if params == nil {
+		params = map[string]string{}
+	}
+	params["CRM_alert_node_sequence"] = strconv.Itoa(s.alertNo)
+	s.logf("info: Executing alert %s for %s", a.ID, cl.id)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		out := s.ag.RunAlert(agents.Alert{ID: a.ID, Path: a.Path, TimeoutMS: a.TimeoutMS, Params: params})
+		switch {
+		case out.Status != lrmd.ExecDone:
+			reason := ""
+			if out.Reason != "" {
+				reason = " (" + out.Reason + ")"
+			}
+			s.logf("notice: Could not send alert: %s%s | client=%s", out.Status, reason, cl.id)
+		case out.ExitStatus != 0:
+			s.logf("notice: Alert [%d] completed but exited with status %d | client=%s", out.PID, out.ExitStatus, cl.id)
+		default:
+			s.logf("debug: Alert [%d] completed | client=%s", out.PID, cl.id)
+		}
+	}()
+	return 0
 }
 
 func b2i(b bool) int {
