@@ -13,7 +13,8 @@ import (
 // is full (totemsrp_mcast returning -1); the caller retries later.
 var ErrQueueFull = errors.New("totem: send queue full")
 
-// ErrDown is returned by Step for a Send before Start or after Leave.
+// ErrDown is returned by Step for a Send before Start or after Leave, and
+// for a Start after Leave.
 var ErrDown = errors.New("totem: node is not running")
 
 // MaxPending bounds the queue of messages waiting for the token
@@ -69,6 +70,7 @@ type Machine struct {
 	leftVoluntary  map[NodeID]bool
 	commitToken    *wire.CommitToken
 	failedToRecv   bool
+	left           bool // Leave was stepped: the machine is finished
 
 	// ordering
 	myAru           uint32
@@ -216,6 +218,9 @@ func (m *Machine) Step(now time.Duration, in Input) error {
 	m.fireTimers()
 	switch in := in.(type) {
 	case Start:
+		if m.left {
+			return ErrDown
+		}
 		m.start(in.RingSeq)
 	case Receive:
 		if m.state == Down || in.Msg == nil {
@@ -246,6 +251,7 @@ func (m *Machine) Step(now time.Duration, in Input) error {
 	case Leave:
 		if m.state != Down {
 			m.leaveSend()
+			m.left = true
 			m.state = Down
 			for i := range m.timers {
 				m.timers[i].armed = false
