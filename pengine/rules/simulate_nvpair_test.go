@@ -21,7 +21,7 @@ import (
 // probe in the transition graph with UnpackNVPairs for that node.
 func TestNVPairsAgainstCrmSimulate(t *testing.T) {
 	bin := testenv.RequireBinary(t, "crm_simulate")
-	n := 300
+	n := 200
 	if testing.Short() {
 		n = 60
 	}

@@ -276,12 +276,12 @@ func TestRulesAgainstCrmSimulate(t *testing.T) {
 		t    string // crm_simulate -t
 	}
 	runs := []run{
-		{"UTC", time.Date(2019, 6, 1, 6, 30, 0, 0, time.UTC).Unix(), 1000, 1, ""},
-		{"Asia/Kolkata", time.Date(2019, 6, 1, 6, 30, 0, 0, time.UTC).Unix(), 1000, 2, ""},
-		{"UTC", time.Date(2020, 2, 29, 23, 59, 59, 0, time.UTC).Unix(), 600, 3, ""},
+		{"UTC", time.Date(2019, 6, 1, 6, 30, 0, 0, time.UTC).Unix(), 700, 1, ""},
+		{"Asia/Kolkata", time.Date(2019, 6, 1, 6, 30, 0, 0, time.UTC).Unix(), 700, 2, ""},
+		{"UTC", time.Date(2020, 2, 29, 23, 59, 59, 0, time.UTC).Unix(), 400, 3, ""},
 		// -t without a zone: the date, and every zone-less date in the
 		// rules, get the current offset of a -03:30/-02:30 zone.
-		{"America/St_Johns", 0, 600, 4, "2019-06-01 04:00:00"},
+		{"America/St_Johns", 0, 400, 4, "2019-06-01 04:00:00"},
 	}
 	if testing.Short() {
 		runs = runs[:1]
