@@ -287,7 +287,12 @@ func TestGoRingKillRestart(t *testing.T) {
 			waitRing(t, gs, ids(nodes), 30*time.Second)
 			tc := totem.Config{NodeID: 1, Token: opts.token}.WithDefaults(nodes)
 			bound := tc.Token + tc.Consensus + time.Second
-			for victim := 1; victim <= nodes; victim++ {
+			victims := []int{1, 2, 3}
+			if mode == transport.UDP {
+				// udp differs only below the SRP: the representative is enough.
+				victims = []int{1}
+			}
+			for _, victim := range victims {
 				var rest []*goNode
 				var want []uint32
 				for _, g := range gs {
