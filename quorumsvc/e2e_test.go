@@ -221,6 +221,23 @@ func TestRealToolsAgainstOurRing(t *testing.T) {
 	}
 	t.Logf("real tools against our 3-node ring: %d of 6 outputs identical to real corosync's", same)
 
+	// Our tool clones on our ring print what Debian's print on it.
+	oursQ, oursC := testenv.GoBinary(t, "corosync-quorumtool"), testenv.GoBinary(t, "corosync-cfgtool")
+	for _, argv := range [][]string{{"-s"}, {"-l"}, {"-s", "-p"}, {"-l", "-a", "-i"}, {"-s", "-H", "-o", "n"}} {
+		want, wrc, _ := exec(n, append([]string{quorumtool}, argv...)...)
+		got, grc, _ := exec(n, append([]string{oursQ}, argv...)...)
+		if mask(got) != mask(want) || grc != wrc {
+			t.Errorf("our quorumtool %v: exit %d (real %d)\n%s--- real\n%s", argv, grc, wrc, got, want)
+		}
+	}
+	for _, argv := range [][]string{{"-s"}, {"-n"}, {"-s", "-b"}, {"-a", "2"}} {
+		want, wrc, _ := exec(n, append([]string{cfgtool}, argv...)...)
+		got, grc, _ := exec(n, append([]string{oursC}, argv...)...)
+		if got != want || grc != wrc {
+			t.Errorf("our cfgtool %v: exit %d (real %d)\n%s--- real\n%s", argv, grc, wrc, got, want)
+		}
+	}
+
 	// Hostile requests: too short, unknown ids, lying sizes. Each gets an
 	// answer (or, for cpg's MCAST, none) and the services keep working.
 	// The client runs inside the node (its /dev/shm): this test binary again.
