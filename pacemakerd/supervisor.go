@@ -314,33 +314,33 @@ func (s *Supervisor) stopAll(procs []*proc, exits chan exitEvent) {
 	log.Notice("pcmk_shutdown_worker", "Shutdown complete")
 }
 
-// exitStr is crm_exit_str for the codes daemons exit with.
+// exitStrs is crm_exit_str's table (lib/common/results.c @2.1.5).
+var exitStrs = map[int]string{
+	0: "OK", 1: "Error occurred", 2: "Invalid parameter", 3: "Unimplemented",
+	4: "Insufficient privileges", 5: "Not installed", 6: "Not configured", 7: "Not running",
+	8: "Promoted", 9: "Failed in promoted role",
+	64: "Incorrect usage", 65: "Invalid data given", 66: "Input file not available",
+	67: "User does not exist", 68: "Host does not exist", 69: "Necessary service unavailable",
+	70: "Internal software bug", 71: "Operating system error occurred", 72: "System file not available",
+	73: "Cannot create output file", 74: "I/O error occurred", 75: "Temporary failure, try again",
+	76: "Protocol violated", 77: "Insufficient privileges", 78: "Invalid configuration",
+	100: "Fatal error occurred, will not respawn", 101: "System panic required", 102: "Not connected",
+	103: "Update was older than existing configuration", 104: "Digest mismatch", 105: "No such object",
+	106: "Quorum required", 107: "Operation not safe", 108: "Requested item already exists",
+	109: "Multiple items match request", 110: "Requested item has expired",
+	111: "Requested item is not yet in effect", 112: "Could not determine status",
+	113: "Not applicable under current conditions", 124: "Timeout occurred",
+	190: "Service is active but might fail soon", 191: "Service is promoted but might fail soon",
+	193: "No exit status available", 255: "Error occurred",
+}
+
+// exitStr is crm_exit_str.
 func exitStr(code int) string {
-	switch code {
-	case 1:
-		return "Error occurred"
-	case 2:
-		return "Invalid parameter"
-	case 3:
-		return "Unimplemented"
-	case 4:
-		return "Insufficient privileges"
-	case 5:
-		return "Not installed"
-	case 64:
-		return "Incorrect usage"
-	case 65:
-		return "Invalid data given"
-	case 69:
-		return "Required service unavailable"
-	case 70:
-		return "Internal software bug"
-	case 71:
-		return "Operating system error"
-	case 76:
-		return "Protocol violated"
-	case 78:
-		return "Invalid configuration"
+	if s, ok := exitStrs[code]; ok {
+		return s
+	}
+	if code > 128 && code < 255 {
+		return "Interrupted by signal"
 	}
 	return "Unknown exit status"
 }
