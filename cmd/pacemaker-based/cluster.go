@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"ringmaster/cib"
 	"ringmaster/internal/pcmkipc"
@@ -30,7 +31,42 @@ func (d *daemon) startCluster(ctx context.Context) error {
 	d.group = g
 	d.mu.Unlock()
 	d.cfg.log.Info("joined the cib CPG group", "nodeid", g.NodeID())
+	go d.digestTimer(ctx)
 	return nil
+}
+
+// pingDelay is how long after the last change the primary checks the
+// other nodes' digests (cib_digester_cb's 5 s timer).
+const pingDelay = 5 * time.Second
+
+// digestTimer drives the manager's digest ping: while this CIB is the
+// primary (the DC's controller made it so), pingDelay after the version
+// last changed it pings the group once; a node answering with another
+// digest is then sent the whole CIB (cib/cluster.go pingResult).
+func (d *daemon) digestTimer(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var last string
+	var changed time.Time
+	pinged := true
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			d.mu.Lock()
+			root := d.mgr.CIB()
+			v := cib.AttrOr(root, "admin_epoch", "0") + "." + cib.AttrOr(root, "epoch", "0") + "." + cib.AttrOr(root, "num_updates", "0")
+			if v != last {
+				last, changed, pinged = v, now, false
+			} else if !pinged && d.mgr.Primary && now.Sub(changed) >= pingDelay {
+				pinged = true
+				d.cfg.log.Debug("digest ping", "version", v)
+				d.sendPeers(d.mgr.Ping().CPG)
+			}
+			d.mu.Unlock()
+		}
+	}
 }
 
 // deliver hands one CPG event to the manager (on the group's goroutine).
@@ -52,6 +88,11 @@ func (d *daemon) deliver(ev pcmkipc.GroupEvent) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	eff := d.mgr.Deliver(from, msg)
+	for _, m := range eff.CPG {
+		if m.XML.Tag == "copy" && m.To != "" {
+			d.cfg.log.Info("sending the whole CIB to a peer", "peer", m.To)
+		}
+	}
 	if eff.Persist != nil && d.cfg.diskWrites {
 		if _, err := d.store.Write(eff.Persist); err != nil {
 			d.cfg.log.Error("could not save the CIB", "err", err)
