@@ -431,4 +431,29 @@ func TestTwoNodesWithRealPacemakerDaemons(t *testing.T) {
 		return q[0] == q[1], fmt.Sprintf("node01:\n%s\nnode02:\n%s", q[0], q[1])
 	})
 	t.Logf("crm_mon -1 on node01:\n%s", out)
+
+	// node02's CIB manager dies (kill -9) and misses a change; once it
+	// is back (respawned, CIB from disk), the cluster brings it up to date.
+	log, _ := st[1].n.ReadFile("/var/log/pacemaker/pacemaker.log")
+	m := regexp.MustCompile(`Forked child (\d+) for process pacemaker-based`).FindStringSubmatch(string(log))
+	if m == nil {
+		t.Fatalf("no fork of pacemaker-based on node02:\n%s", log)
+	}
+	pid, _ := strconv.Atoi(m[1])
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if o, rc := execIn(st[0].n, "cibadmin", "--modify", "-X", `<primitive id="d1" description="while node02's CIB was down"/>`); rc != 0 {
+		t.Fatalf("cibadmin --modify: rc %d\n%s", rc, o)
+	}
+	testcluster.Eventually(t, 90*time.Second, 500*time.Millisecond, func() (bool, string) {
+		for i, s := range st {
+			o, _ := execIn(s.n, "cibadmin", "-Q", "-o", "configuration")
+			q[i] = lastWritten.ReplaceAllString(o, "")
+		}
+		return q[0] == q[1] && strings.Contains(q[1], "while node02"), fmt.Sprintf("node01:\n%s\nnode02:\n%s", q[0], q[1])
+	})
+	if os.Getenv("RM_DEBUG") != "" {
+		t.Logf("node01:\n%s\nnode02:\n%s", st[0].pacemakerd.Output(), st[1].pacemakerd.Output())
+	}
 }
