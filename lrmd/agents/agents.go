@@ -50,6 +50,9 @@ type Config struct {
 	LSBDir string
 	// FenceDir holds fence_* agents (default /usr/sbin).
 	FenceDir string
+	// LHADir holds cluster-glue's Linux-HA stonith plugins (default
+	// /usr/lib/stonith/plugins), listed but not run here.
+	LHADir string
 	// SystemdDir is checked to decide whether systemd runs (default
 	// /run/systemd/system, as sd_booted does).
 	SystemdDir string
@@ -70,6 +73,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FenceDir == "" {
 		c.FenceDir = DefaultFenceDir
+	}
+	if c.LHADir == "" {
+		c.LHADir = "/usr/lib/stonith/plugins"
 	}
 	if c.SystemdDir == "" {
 		c.SystemdDir = "/run/systemd/system"
@@ -120,9 +126,12 @@ func (d *Dir) Providers() []string {
 	return sortedKeys(seen)
 }
 
-// Agents lists the agents of a standard (and OCF provider; all providers when
-// empty), sorted, like resources_list_agents. "service" lists LSB scripts
-// (and systemd units when systemd runs; we list none without it).
+// Agents lists the agents of a standard like resources_list_agents, in
+// crm_resource --list-agents order: for OCF each provider's agents sorted,
+// providers one after the other (an agent two providers ship appears
+// twice); "service" lists LSB scripts (and systemd units when systemd runs;
+// none without it); stonith lists cluster-glue's Linux-HA plugins, then
+// the fence_* agents, each group sorted.
 func (d *Dir) Agents(class, provider string) ([]string, error) {
 	seen := map[string]bool{}
 	switch strings.ToLower(class) {
@@ -131,20 +140,40 @@ func (d *Dir) Agents(class, provider string) ([]string, error) {
 		if provider == "" {
 			provs = d.Providers()
 		}
-		for _, root := range d.c.OCFRAPath {
-			for _, p := range provs {
-				execs(filepath.Join(root, p), seen)
+		var out []string
+		for _, p := range provs {
+			one := map[string]bool{}
+			for _, root := range d.c.OCFRAPath {
+				execs(filepath.Join(root, p), one)
 			}
+			out = append(out, sortedKeys(one)...)
 		}
+		return out, nil
 	case lrmd.ClassLSB, lrmd.ClassService:
 		execs(d.c.LSBDir, seen)
 	case lrmd.ClassStonith:
-		ents, _ := os.ReadDir(d.c.FenceDir)
+		lha := map[string]bool{}
+		ents, _ := os.ReadDir(filepath.Join(d.c.LHADir, "stonith2"))
+		for _, e := range ents {
+			// "external" and "rhcs" are cluster-glue's meta-plugins that run
+			// the scripts of the same names; libstonith does not list them.
+			if n, ok := strings.CutSuffix(e.Name(), ".so"); ok && e.Type().IsRegular() && n != "external" && n != "rhcs" {
+				lha[n] = true
+			}
+		}
+		ents, _ = os.ReadDir(filepath.Join(d.c.LHADir, "external"))
+		for _, e := range ents {
+			if isExec(filepath.Join(d.c.LHADir, "external", e.Name())) {
+				lha["external/"+e.Name()] = true
+			}
+		}
+		ents, _ = os.ReadDir(d.c.FenceDir)
 		for _, e := range ents {
 			if strings.HasPrefix(e.Name(), "fence_") && isExec(filepath.Join(d.c.FenceDir, e.Name())) {
 				seen[e.Name()] = true
 			}
 		}
+		return append(sortedKeys(lha), sortedKeys(seen)...), nil
 	case lrmd.ClassSystemd:
 		if !d.SystemdRunning() {
 			return nil, nil

@@ -216,3 +216,35 @@ func TestDebianAgents(t *testing.T) {
 		}
 	}
 }
+
+// TestListsMatchCrmResource compares discovery with Pacemaker's own
+// crm_resource --list-standards/--list-ocf-providers/--list-agents.
+func TestListsMatchCrmResource(t *testing.T) {
+	crmResource, err := exec.LookPath("crm_resource")
+	if err != nil {
+		testenv.Unavailable(t, "crm_resource is not installed")
+	}
+	d := New(Config{})
+	lines := func(args ...string) []string {
+		out, err := exec.Command(crmResource, args...).Output()
+		if err != nil {
+			t.Fatalf("crm_resource %v: %v", args, err)
+		}
+		return strings.Fields(string(out))
+	}
+	check := func(what string, got, want []string) {
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s:\nours %v\ncrm_resource %v", what, got, want)
+		}
+	}
+	check("standards", d.Standards(), lines("--list-standards"))
+	check("providers", d.Providers(), lines("--list-ocf-providers"))
+	for _, spec := range []string{"ocf", "ocf:heartbeat", "ocf:pacemaker", "lsb", "service", "stonith"} {
+		class, prov, _ := strings.Cut(spec, ":")
+		got, err := d.Agents(class, prov)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("agents "+spec, got, lines("--list-agents", spec))
+	}
+}
