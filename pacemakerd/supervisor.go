@@ -40,8 +40,8 @@ type Options struct {
 	// Dirs are searched in order for each child's binary; a child found
 	// in none is logged and skipped.
 	Dirs []string
-	// Args returns extra arguments for a child (nil: none).
-	Args func(name string) []string
+	// Args returns extra arguments for a child found at path (nil: none).
+	Args func(name, path string) []string
 	// Env is appended to the environment of every child.
 	Env []string
 	// Probe reports whether an IPC endpoint answers (child_liveness).
@@ -148,7 +148,7 @@ func (s *Supervisor) start(p *proc, exits chan<- exitEvent) {
 	log := s.o.Log
 	var args []string
 	if s.o.Args != nil {
-		args = s.o.Args(p.child.Name)
+		args = s.o.Args(p.child.Name, p.path)
 	}
 	cmd := exec.Command(p.path, args...)
 	cmd.Env = append(os.Environ(), s.o.Env...)

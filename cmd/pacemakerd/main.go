@@ -72,7 +72,12 @@ func main() {
 	defer stop()
 	sup := pacemakerd.NewSupervisor(pacemakerd.Options{
 		Dirs: *dirs,
-		Args: func(name string) []string {
+		Args: func(name, path string) []string {
+			// Our flags go to our daemons only (the first directory);
+			// Pacemaker's own take none.
+			if filepath.Dir(path) != filepath.Clean((*dirs)[0]) {
+				return nil
+			}
 			switch name {
 			case "pacemaker-based", "pacemaker-fenced":
 				return []string{"--node-name", id.NodeName, "--stand-alone=" + strconv.FormatBool(*standAlone || !id.FromCmap)}
