@@ -1,0 +1,134 @@
+package node
+
+import (
+	"fmt"
+	"sync"
+
+	"ringmaster/totem/knet"
+	"ringmaster/totem/knetudp"
+	"ringmaster/totem/transport"
+	"ringmaster/totem/wire"
+)
+
+// Knet is the knet transport behind the node's Transport interface: SRP
+// messages in 3.x framing over a knetudp.Conn, as corosync's totemknet.c
+// runs totemsrp over libknet.
+//
+// What totemknet does and this matches:
+//   - before each send the totem header's target_nodeid is filled in: the
+//     destination node for a unicast (the token, commit token), 0 for a
+//     multicast; libknet's host filter reads it to pick the destination;
+//   - the local node's own messages come back to it (libknet's loopback
+//     link), multicasts and messages addressed to itself alike;
+//   - knet fragments, so the SRP's net_mtu is 65536 (KnetNetMTU) whatever
+//     the path MTU is.
+type Knet struct {
+	conn *knetudp.Conn
+	self wire.NodeID
+	recv chan transport.Packet
+	stop chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
+
+	mu           sync.Mutex
+	decodeErrors uint64
+	selfDropped  uint64
+}
+
+// KnetNetMTU is the totem net_mtu corosync uses with knet
+// (totemknet_net_mtu_adjust leaves 65536 as configured by default).
+const KnetNetMTU = 65536
+
+// NewKnet wraps an open knet connection for node self. The Knet owns conn
+// from now on: Close closes it.
+func NewKnet(conn *knetudp.Conn, self wire.NodeID) *Knet {
+	k := &Knet{conn: conn, self: self, recv: make(chan transport.Packet, 1024), stop: make(chan struct{})}
+	k.wg.Add(1)
+	go k.forward()
+	return k
+}
+
+// forward decodes what knet hands up and passes it to the node.
+func (k *Knet) forward() {
+	defer k.wg.Done()
+	in := k.conn.Recv()
+	for {
+		select {
+		case <-k.stop:
+			return
+		case m := <-in:
+			msg, err := wire.Decode(m.Data, wire.V3)
+			if err != nil {
+				k.mu.Lock()
+				k.decodeErrors++
+				k.mu.Unlock()
+				continue
+			}
+			select {
+			case k.recv <- transport.Packet{Data: m.Data, Msg: msg}:
+			case <-k.stop:
+				return
+			}
+		}
+	}
+}
+
+// SendMsg implements Transport.
+func (k *Knet) SendMsg(to wire.NodeID, m wire.Message, flush bool) error {
+	m.Hdr().Target = to // transport.All is 0: multicast
+	b := wire.Encode(m, wire.V3)
+	if to == transport.All || to == k.self {
+		k.loop(b)
+		if to == k.self {
+			return nil
+		}
+	}
+	if err := k.conn.Send(knet.NodeID(to), b); err != nil {
+		return fmt.Errorf("knet send to %d: %w", to, err)
+	}
+	return nil
+}
+
+// loop hands our own message back to us without blocking the node, which
+// sends and receives in one goroutine; a full queue drops it as a full
+// loopback pipe would, and the SRP recovers it.
+func (k *Knet) loop(b []byte) {
+	msg, err := wire.Decode(b, wire.V3)
+	if err != nil {
+		return
+	}
+	select {
+	case k.recv <- transport.Packet{Data: b, Msg: msg}:
+	default:
+		k.mu.Lock()
+		k.selfDropped++
+		k.mu.Unlock()
+	}
+}
+
+// Recv implements Transport.
+func (k *Knet) Recv() <-chan transport.Packet { return k.recv }
+
+// Close implements Transport.
+func (k *Knet) Close() error {
+	k.once.Do(func() {
+		close(k.stop)
+		k.wg.Wait()
+		k.conn.Close()
+	})
+	return nil
+}
+
+// Conn is the underlying knet connection (link status, counters, MTU).
+func (k *Knet) Conn() *knetudp.Conn { return k.conn }
+
+// LinkStatus lists every link to every peer as knet sees it now, for
+// corosync-cfgtool -s/-n and runtime stats.
+func (k *Knet) LinkStatus() []knet.LinkStatus { return k.conn.Status() }
+
+// DroppedDecode counts knet messages that were not SRP messages.
+func (k *Knet) DroppedDecode() uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.decodeErrors
+}
