@@ -19,11 +19,12 @@ import (
 
 // ring is the running totem ring of a udp or udpu configuration: the node
 // driver (package totem/node) with the cmap, cpg, quorum and votequorum
-// engines. knet configurations run without a ring for now.
+// engines. A knet configuration runs the same ring over knet (knet.go).
 type ring struct {
 	nodeID uint32
 	tcfg   transport.Config
 	tr     *transport.Transport
+	knet   *node.Knet // set instead of tr for transport: knet
 	engs   *node.Corosync
 	done   chan struct{}
 }
@@ -63,6 +64,9 @@ func totemConfig(t *conf.Totem, nodeID uint32, nodes int) totem.Config {
 // error) when the configuration has no udp/udpu ring.
 func (d *Daemon) openRing() (*ring, error) {
 	tc := &d.Config.Totem
+	if tc.Transport == conf.TransportKnet {
+		return d.openKnetRing()
+	}
 	if tc.Transport != conf.TransportUDP && tc.Transport != conf.TransportUDPU {
 		d.Log.Func("totem").Tracef("totem transport %s: no ring", tc.Transport)
 		return nil, nil
@@ -127,32 +131,42 @@ func (d *Daemon) startRing(ctx context.Context, r *ring) error {
 	}
 	r.engs = engs
 	scfg := totemConfig(tc, r.nodeID, len(r.tcfg.Members))
+	netMTU := wire.NetMTU(wire.V3, int(tc.NetMTU), nil)
+	if r.knet != nil {
+		netMTU = wire.NetMTU(wire.V3, node.KnetNetMTU, nil)
+	}
 	go func() {
 		defer close(r.done)
 		tr := r.tr
-		for tr == nil {
+		var link node.Transport = tr
+		if r.knet != nil {
+			link = r.knet
+		}
+		for link == nil {
 			select {
 			case <-ctx.Done():
 				return
 			case <-time.After(scfg.Downcheck):
 			}
 			if t, err := transport.Open(r.tcfg); err == nil {
-				tr = t
+				tr, link = t, t
 				tlog.Func("timer_function_netif_check_timeout").Noticef("The network interface [%s] is now up.", r.tcfg.LocalAddr)
 			}
 		}
-		tlog.Func("configure_totem_links").Infof("Configuring link 0")
-		if r.tcfg.Mode == transport.UDPU {
+		if r.knet == nil {
+			tlog.Func("configure_totem_links").Infof("Configuring link 0")
+		}
+		if r.knet == nil && r.tcfg.Mode == transport.UDPU {
 			for _, m := range r.tcfg.Members {
 				tlog.Func("totemudpu_member_add").Noticef("adding new UDPU member {%s}", m.Addr)
 			}
 		}
 		n, err := node.New(node.Config{
-			Totem: scfg, Framing: wire.V3, NetMTU: wire.NetMTU(wire.V3, int(tc.NetMTU), nil),
-			Transport: tr, StateDir: d.Config.StateDir, Services: engs.Entries(), Log: logf,
+			Totem: scfg, Framing: wire.V3, NetMTU: netMTU,
+			Transport: link, StateDir: d.Config.StateDir, Services: engs.Entries(), Log: logf,
 		})
 		if err != nil {
-			tr.Close()
+			link.Close()
 			d.Log.Errorf("totem: %v", err)
 			return
 		}
@@ -165,7 +179,7 @@ func (d *Daemon) startRing(ctx context.Context, r *ring) error {
 		}
 		d.watchPload(n, engs)
 		stop := make(chan struct{})
-		go d.exportStats(n, tr, stop)
+		go d.exportStats(n, tr, r.knet, stop)
 		_ = n.Run(ctx)
 		close(stop)
 	}()
@@ -182,6 +196,9 @@ func (r *ring) wait() {
 		if r.tr != nil {
 			r.tr.Close()
 		}
+		if r.knet != nil {
+			r.knet.Close()
+		}
 		return
 	}
 	<-r.done
@@ -189,7 +206,7 @@ func (r *ring) wait() {
 
 // exportStats publishes the SRP and transport counters in the stats map
 // every second (corosync keeps stats.srp.* current through its stats map).
-func (d *Daemon) exportStats(n *node.Node, tr *transport.Transport, stop chan struct{}) {
+func (d *Daemon) exportStats(n *node.Node, tr *transport.Transport, kn *node.Knet, stop chan struct{}) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -218,8 +235,14 @@ func (d *Daemon) exportStats(n *node.Node, tr *transport.Transport, stop chan st
 			set("operational_entered", ts.OperationalEntered)
 			set("operational_token_lost", ts.TokenLost)
 			set("consensus_timeouts", ts.ConsensusTimeouts)
-			set("rx_msg_dropped", ts.RxDropped+tr.Stats.DroppedDecode.Load()+tr.Stats.DroppedUnlisted.Load()+
-				tr.Stats.DroppedTruncated.Load()+ns.RxDeliverErrors+ns.PgErrors)
+			dropped := ts.RxDropped + ns.RxDeliverErrors + ns.PgErrors
+			if tr != nil {
+				dropped += tr.Stats.DroppedDecode.Load() + tr.Stats.DroppedUnlisted.Load() + tr.Stats.DroppedTruncated.Load()
+			}
+			if kn != nil {
+				dropped += kn.DroppedDecode()
+			}
+			set("rx_msg_dropped", dropped)
 			st.Set("stats.srp.firewall_enabled_or_nic_failure", conf.U8(0))
 			st.Set("stats.srp.continuous_gather", conf.U32(0))
 		})
