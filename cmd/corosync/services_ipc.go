@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -174,7 +173,6 @@ func (d *Daemon) attachIPCServices(n *node.Node, engs *node.Corosync) {
 		s.quorum.SetQuorum(q.Quorate, q.Members, q.Ring)
 		s.vq.Apply(engs.Votequorum, &q)
 	}
-	mirrorVotequorumKeys(d)
 	run := func(f func()) error { return n.Do(f) }
 	s.vqRun.start(ringTarget{n, engs}, run)
 	s.cpgRun.start(ringTarget{n, engs}, run)
@@ -279,26 +277,6 @@ func (q *fifo) close() {
 	}
 }
 
-// mirrorVotequorumKeys copies runtime.votequorum.* values that the ring's
-// votequorum adapter writes under a doubled prefix
-// ("runtime.votequorum.runtime.votequorum.quorum") to their real names, which
-// corosync-quorumtool reads (this_node_id). It does nothing once the adapter
-// writes the right keys.
-func mirrorVotequorumKeys(d *Daemon) {
-	const doubled = "runtime.votequorum.runtime.votequorum."
-	d.Cmap.Update(func(ic, _ *cmap.Store) {
-		for _, k := range ic.Keys(doubled) {
-			if v, err := ic.Get(k); err == nil {
-				_ = ic.Set("runtime.votequorum."+strings.TrimPrefix(k, doubled), v)
-			}
-		}
-	})
-	_, _ = d.Cmap.Watch(doubled, cmap.TrackAdd|cmap.TrackModify|cmap.TrackPrefix, func(ic *cmap.Store, ev cmap.Event) {
-		if rest, ok := strings.CutPrefix(ev.Key, doubled); ok && ev.New.Type != 0 {
-			_ = ic.Set("runtime.votequorum."+rest, ev.New)
-		}
-	})
-}
 
 // hasRing is openRing's test: only udp and udpu configurations run a ring yet.
 func hasRing(d *Daemon) bool {

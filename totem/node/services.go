@@ -327,7 +327,7 @@ func (s *vqService) drain() {
 				if u.Type == "u8" {
 					v = conf.U8(uint8(u.Value))
 				}
-				_ = ic.Set("runtime.votequorum."+u.Key, v)
+				_ = ic.Set(u.Key, v) // CmapUpdate keys carry the runtime.votequorum. prefix
 			}
 		})
 	}
