@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -229,25 +228,20 @@ func TestMatchesRealExecd(t *testing.T) {
 		testenv.Unavailable(t, "resource-agents is not installed")
 	}
 	ours := testenv.GoBinary(t, "pacemaker-execd")
-	// The site agent must be where Pacemaker's compiled-in OCF path finds it.
+	// The site agent must be where Pacemaker's compiled-in OCF path finds
+	// it: an overlay inside each node's private mount namespace.
 	prov := fmt.Sprintf("rmdiff%d", os.Getpid())
-	provDir := filepath.Join("/usr/lib/ocf/resource.d", prov)
-	if err := os.MkdirAll(provDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(provDir) })
-	src, err := os.ReadFile("../agents/testdata/site")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(provDir, "site"), src, 0o755)
+	extra := overlayRoot(t, prov)
 	cl := testcluster.New(t, testcluster.Options{Nodes: 2})
-	self, _ := os.Executable()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	self, _ := os.Executable()
 	transcripts := map[string]string{}
 	for i, bin := range []string{real, ours} {
 		n := cl.Node(i + 1)
+		if out, rc, err := n.Exec(ctx, "sh", "-c", overlayMount(extra)); err != nil || rc != 0 {
+			t.Fatalf("overlay in node: %v %d %s", err, rc, out)
+		}
 		if _, err := n.Start("execd", bin); err != nil {
 			t.Fatal(err)
 		}

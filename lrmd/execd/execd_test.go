@@ -451,14 +451,9 @@ func TestIPaddr2(t *testing.T) {
 func TestEnvMatchesCrmResource(t *testing.T) {
 	crmResource := testenv.RequireBinary(t, "crm_resource")
 	testenv.RequireRoot(t)
+	testenv.RequireBinary(t, "unshare")
 	prov := fmt.Sprintf("rmtest%d", os.Getpid())
-	provDir := filepath.Join(agents.DefaultOCFRoot, "resource.d", prov)
-	if err := os.MkdirAll(provDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(provDir) })
-	src, _ := os.ReadFile("../agents/testdata/site")
-	os.WriteFile(filepath.Join(provDir, "site"), src, 0o755)
+	extra := overlayRoot(t, prov)
 
 	dir := t.TempDir()
 	theirs := filepath.Join(dir, "theirs.env")
@@ -471,7 +466,10 @@ func TestEnvMatchesCrmResource(t *testing.T) {
 </resources><constraints/></configuration><status/></cib>`, prov, state, theirs)
 	cibFile := filepath.Join(dir, "cib.xml")
 	os.WriteFile(cibFile, []byte(cib), 0o644)
-	cmd := exec.Command(crmResource, "--force-start", "-r", "envr")
+	// crm_resource finds agents only under its compiled-in path: show it
+	// the test provider through an overlay in a private mount namespace, so
+	// nothing outside this test ever sees it.
+	cmd := exec.Command("unshare", "-m", "sh", "-c", overlayMount(extra)+` && exec "$0" --force-start -r envr`, crmResource)
 	cmd.Env = append(os.Environ(), "CIB_file="+cibFile)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -490,7 +488,8 @@ func TestEnvMatchesCrmResource(t *testing.T) {
 		}
 	}
 	params["envdump"] = ours
-	name, _, _ := startServer(t, agents.Config{BaseEnv: append(os.Environ(), "CIB_file="+cibFile)})
+	name, _, _ := startServer(t, agents.Config{BaseEnv: append(os.Environ(), "CIB_file="+cibFile),
+		OCFRAPath: []string{extra, filepath.Join(agents.DefaultOCFRoot, "resource.d")}})
 	c := dial(t, name)
 	c.RegisterRsc("envr", "ocf", prov, "site")
 	if n := run(t, c, "envr", "start", 0, 20000, params); n.RC != 0 {
@@ -543,6 +542,35 @@ func TestEnvMatchesCrmResource(t *testing.T) {
 	if len(diffs) > 0 {
 		t.Fatalf("environment differences:\n%s", strings.Join(diffs, "\n"))
 	}
+}
+
+// overlayRoot makes a directory holding <prov>/site, to be laid over
+// /usr/lib/ocf/resource.d.
+func overlayRoot(t *testing.T, prov string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "lrmd-ocf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	if err := os.MkdirAll(filepath.Join(dir, prov), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("../agents/testdata/site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, prov, "site"), src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// overlayMount is the shell command that lays extra over the system's OCF
+// agent directory (read-only overlay) in the current mount namespace.
+func overlayMount(extra string) string {
+	return fmt.Sprintf("mount -t overlay rmocf -o lowerdir=%s:/usr/lib/ocf/resource.d /usr/lib/ocf/resource.d", extra)
 }
 
 func readEnv(t *testing.T, path string) map[string]string {
