@@ -177,7 +177,7 @@ func TestDebianAgents(t *testing.T) {
 	}
 	// Byte-for-byte against Pacemaker's own crm_resource --show-metadata.
 	if crmResource, err := exec.LookPath("crm_resource"); err == nil {
-		for _, spec := range []string{"lsb:pacemaker", "lsb:corosync", "ocf:heartbeat:Dummy", "ocf:pacemaker:Stateful"} {
+		for _, spec := range []string{"lsb:pacemaker", "lsb:corosync", "ocf:heartbeat:Dummy", "ocf:pacemaker:Stateful", "stonith:fence_watchdog", "stonith:fence_legacy"} {
 			parts := strings.Split(spec, ":")
 			prov := ""
 			if len(parts) == 3 {

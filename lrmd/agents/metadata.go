@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/beevik/etree"
+
 	"ringmaster/lrmd"
 )
 
@@ -34,7 +36,15 @@ func (d *Dir) Metadata(class, provider, agent string) ([]byte, error) {
 	case lrmd.ClassStonith:
 		out := d.Run(Action{RscID: agent, Class: lrmd.ClassStonith, Type: agent, Action: "metadata",
 			TimeoutMS: MetadataTimeoutMS, Stdin: "action=metadata\n", Args: []string{}})
-		return metadataResult(class, provider, agent, out)
+		raw, err := metadataResult(class, provider, agent, out)
+		if err != nil {
+			return nil, err
+		}
+		md, err := rhcsMetadata(raw)
+		if err != nil {
+			return nil, fmt.Errorf("metadata of stonith:%s: %w", agent, err)
+		}
+		return md, nil
 	case lrmd.ClassSystemd:
 		return nil, fmt.Errorf("metadata of systemd:%s: systemd is not supported here", agent)
 	}
@@ -168,4 +178,76 @@ func LSBMetadata(agent, path string) ([]byte, error) {
 func xmlEscape(s string) string {
 	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#13;")
 	return r.Replace(s)
+}
+
+// rhcsMetadata is stonith__rhcs_get_metadata's treatment of a fence agent's
+// metadata: start and stop actions (which Pacemaker implements) are added
+// when the agent has no stop, the action/plug/port parameters are made
+// optional (the fencer fills them in), and the result is printed the way
+// Pacemaker's XML writer prints it.
+func rhcsMetadata(raw []byte) ([]byte, error) {
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(raw); err != nil || doc.Root() == nil {
+		return nil, fmt.Errorf("metadata is invalid: %v", err)
+	}
+	root := doc.Root()
+	if len(root.FindElements("//action[@name='stop']")) == 0 {
+		if actions := root.FindElement("//actions"); actions != nil {
+			for _, n := range []string{"stop", "start"} {
+				a := actions.CreateElement("action")
+				a.CreateAttr("name", n)
+				a.CreateAttr("timeout", "20s") // CRM_DEFAULT_OP_TIMEOUT_S
+			}
+		}
+	}
+	for _, p := range []string{"action", "plug", "port"} {
+		for _, e := range root.FindElements(fmt.Sprintf("//parameter[@name='%s']", p)) {
+			e.CreateAttr("required", "0")
+		}
+	}
+	var b bytes.Buffer
+	writePcmkXML(&b, root, 0)
+	return b.Bytes(), nil
+}
+
+// writePcmkXML prints e like Pacemaker 2.1's pretty XML writer
+// (lib/common/xml.c pcmk__xml2text): two spaces per level, "/>" for empty
+// elements, text-only elements on one line, attribute values through
+// crm_xml_escape.
+func writePcmkXML(b *bytes.Buffer, e *etree.Element, depth int) {
+	indent := strings.Repeat("  ", depth)
+	b.WriteString(indent + "<" + e.FullTag())
+	for _, a := range e.Attr {
+		fmt.Fprintf(b, " %s=\"%s\"", a.FullKey(), crmXMLEscape(a.Value))
+	}
+	var kids []*etree.Element
+	text := ""
+	for _, t := range e.Child {
+		switch c := t.(type) {
+		case *etree.Element:
+			kids = append(kids, c)
+		case *etree.CharData:
+			if strings.TrimSpace(c.Data) != "" {
+				text += c.Data
+			}
+		}
+	}
+	switch {
+	case len(kids) == 0 && text == "":
+		b.WriteString("/>\n")
+	case len(kids) == 0:
+		b.WriteString(">" + xmlEscape(text) + "</" + e.FullTag() + ">\n")
+	default:
+		b.WriteString(">\n")
+		for _, k := range kids {
+			writePcmkXML(b, k, depth+1)
+		}
+		b.WriteString(indent + "</" + e.FullTag() + ">\n")
+	}
+}
+
+// crmXMLEscape is crm_xml_escape for attribute values.
+func crmXMLEscape(s string) string {
+	return strings.NewReplacer("<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;", "&", "&amp;",
+		"\t", "    ", "\n", `\n`, "\r", `\r`).Replace(s)
 }
