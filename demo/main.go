@@ -1,7 +1,9 @@
 // Command demo runs a Ringmaster cluster on this machine: N nodes in network
-// namespaces (internal/testcluster), our corosync on each, and shows what an admin
-// would look at from inside a node. `make demo` runs it; --hold keeps the cluster up
-// until Ctrl-C so you can look around with `ip netns exec <ns> ...`.
+// namespaces (internal/testcluster), our corosync ring on each, our pacemakerd with
+// our CIB manager and fencer (Debian's controller, scheduler, attribute manager and
+// executor fill in the daemons not written yet), a floating IP and a clone, crm_mon,
+// and a failover when the VIP's node dies. `make demo` runs it; --hold keeps the
+// cluster up until Ctrl-C so you can look around with `ip netns exec <ns> ...`.
 package main
 
 import (
@@ -11,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -45,7 +48,7 @@ func (d *demoT) cleanup() {
 
 func main() {
 	nodes := pflag.IntP("nodes", "n", 3, "number of nodes")
-	stack := pflag.String("stack", "ringmaster", "whose daemons to run: ringmaster or debian")
+	stack := pflag.String("stack", "ringmaster", "whose corosync and core Pacemaker daemons to run: ringmaster or debian")
 	hold := pflag.Bool("hold", false, "keep the cluster running until Ctrl-C")
 	pflag.Parse()
 
@@ -54,39 +57,106 @@ func main() {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
-	corosync, cmapctl := filepath.Join(bin, "corosync"), filepath.Join(bin, "corosync-cmapctl")
+	corosync, cmapctl, pacemakerd := filepath.Join(bin, "corosync"), filepath.Join(bin, "corosync-cmapctl"), filepath.Join(bin, "pacemakerd")
 	if *stack == "debian" {
-		corosync, cmapctl = "/usr/sbin/corosync", "/usr/sbin/corosync-cmapctl"
+		corosync, cmapctl, pacemakerd = "/usr/sbin/corosync", "/usr/sbin/corosync-cmapctl", "/usr/sbin/pacemakerd"
 	}
 
 	t := &demoT{}
 	defer t.cleanup()
-	fmt.Printf("== %d nodes in network namespaces, %s corosync\n", *nodes, *stack)
+	fmt.Printf("== %d nodes in network namespaces, %s corosync and Pacemaker core\n", *nodes, *stack)
 	c := testcluster.New(t, testcluster.Options{Nodes: *nodes})
 	conf := corosyncConf(*nodes)
+	procs := map[int][]*testcluster.Proc{}
 	for _, n := range c.Nodes() {
 		if err := n.WriteFile("/etc/corosync/corosync.conf", []byte(conf), 0o644); err != nil {
 			t.Fatalf("%v", err)
 		}
-		if _, err := n.Start("corosync", corosync, "-f"); err != nil {
+		p, err := n.Start("corosync", corosync, "-f")
+		if err != nil {
 			t.Fatalf("%v", err)
 		}
+		procs[n.ID()] = append(procs[n.ID()], p)
 		fmt.Printf("   node %d: %-8s %-12s netns %s\n", n.ID(), n.Hostname(), n.Addr(), n.NetNS())
 	}
 	fmt.Printf("\n== /etc/corosync/corosync.conf (every node)\n%s\n", conf)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	n1 := c.Node(1)
-	testcluster.Eventually(t, 30*time.Second, 300*time.Millisecond, func() (bool, string) {
-		out, rc, err := n1.Exec(ctx, cmapctl, "-g", "totem.cluster_name")
-		return err == nil && rc == 0, out
+	testcluster.Eventually(t, 60*time.Second, 300*time.Millisecond, func() (bool, string) {
+		out, _, err := n1.Exec(ctx, cmapctl, "-b", "runtime.members")
+		return err == nil && strings.Count(out, "status (str) = joined") == *nodes, out
 	})
-	show(ctx, n1, cmapctl, "totem.")
-	show(ctx, n1, cmapctl, "nodelist.")
-	show(ctx, n1, cmapctl, "runtime.config.totem.")
-	show(ctx, n1, cmapctl, "-g", "totem.cluster_name")
-	show(ctx, n1, "/usr/sbin/corosync-cmapctl", "-g", "runtime.config.totem.token")
+	fmt.Println("== the totem ring has formed")
+	show(ctx, n1, cmapctl, "runtime.members.")
+	show(ctx, n1, "/usr/sbin/corosync-quorumtool", "-s")
+
+	// Pacemaker: pacemakerd starts the CIB manager and the fencer from our
+	// bin/ (with --stack=ringmaster) and the subdaemons not written yet
+	// (controller, scheduler, attribute manager, executor) from Debian.
+	daemons := filepath.Join(c.Dir(), "daemons")
+	if err := os.MkdirAll(daemons, 0o755); err != nil {
+		t.Fatalf("%v", err)
+	}
+	for _, name := range []string{"pacemaker-based", "pacemaker-fenced"} {
+		if err := os.Symlink(filepath.Join(bin, name), filepath.Join(daemons, name)); err != nil {
+			t.Fatalf("%v", err)
+		}
+	}
+	for _, n := range c.Nodes() {
+		argv := []string{pacemakerd, "-f", "--daemon-dir", daemons, "--daemon-dir", "/usr/lib/pacemaker"}
+		if *stack == "debian" {
+			argv = []string{pacemakerd, "-f"}
+		}
+		p, err := n.Start("pacemakerd", argv...)
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		procs[n.ID()] = append(procs[n.ID()], p)
+	}
+	testcluster.Eventually(t, 120*time.Second, time.Second, func() (bool, string) {
+		out, rc, _ := n1.Exec(ctx, "crm_mon", "-1")
+		return rc == 0 && strings.Contains(out, "partition with quorum") &&
+			strings.Contains(out, fmt.Sprintf("%d nodes configured", *nodes)) && strings.Contains(out, "Online: ["), out
+	})
+	fmt.Println("== Pacemaker is up; a DC is elected")
+	show(ctx, n1, "crm_mon", "-1")
+
+	// S1: no fencing device in this demo, a floating IP and a clone.
+	run(ctx, n1, "crm_attribute", "--type", "crm_config", "--name", "stonith-enabled", "--update", "false")
+	run(ctx, n1, "cibadmin", "--create", "--scope", "resources", "--xml-text",
+		`<primitive id="stash_vip" class="ocf" provider="heartbeat" type="IPaddr2">`+
+			`<instance_attributes id="stash_vip-ia"><nvpair id="stash_vip-ip" name="ip" value="192.0.2.100"/>`+
+			`<nvpair id="stash_vip-mask" name="cidr_netmask" value="24"/></instance_attributes>`+
+			`<operations><op id="stash_vip-mon" name="monitor" interval="6s"/></operations></primitive>`)
+	run(ctx, n1, "cibadmin", "--create", "--scope", "resources", "--xml-text",
+		`<clone id="web-clone"><primitive id="web" class="ocf" provider="heartbeat" type="Dummy">`+
+			`<operations><op id="web-mon" name="monitor" interval="10s"/></operations></primitive></clone>`)
+	vipNode := waitStarted(ctx, t, c, n1, *nodes)
+	fmt.Printf("== stash_vip runs on %s\n", vipNode.Hostname())
+	show(ctx, n1, "crm_mon", "-1")
+	show(ctx, vipNode, "ip", "-4", "-br", "addr", "show", "dev", "eth0")
+
+	// Failover: the node with the VIP loses power (everything killed).
+	fmt.Printf("== kill -9 of every cluster daemon on %s\n", vipNode.Hostname())
+	for _, p := range procs[vipNode.ID()] {
+		p.Kill()
+	}
+	var other *testcluster.Node
+	for _, n := range c.Nodes() {
+		if n != vipNode {
+			other = n
+			break
+		}
+	}
+	testcluster.Eventually(t, 120*time.Second, time.Second, func() (bool, string) {
+		out, rc, _ := other.Exec(ctx, "crm_mon", "-1")
+		return rc == 0 && strings.Contains(out, "OFFLINE: [ "+vipNode.Hostname()+" ]") &&
+			regexp.MustCompile(`stash_vip\s.*Started node`).MatchString(out), out
+	})
+	fmt.Println("== after the failover")
+	show(ctx, other, "crm_mon", "-1")
 
 	if *hold {
 		fmt.Println("cluster is up; Ctrl-C tears it down")
@@ -95,6 +165,39 @@ func main() {
 		<-sig
 	}
 	fmt.Println("== tearing down")
+}
+
+// run executes a command on a node and stops the demo if it fails.
+func run(ctx context.Context, n *testcluster.Node, argv ...string) {
+	out, rc, err := n.Exec(ctx, argv...)
+	fmt.Printf("== %s: %s  (exit %d)\n%s", n.Hostname(), strings.Join(shortArgv(argv), " "), rc, out)
+	if err != nil || rc != 0 {
+		fmt.Fprintf(os.Stderr, "demo: %s failed\n", argv[0])
+		os.Exit(1)
+	}
+}
+
+// waitStarted waits until the VIP and every clone instance run, and returns the
+// VIP's node.
+func waitStarted(ctx context.Context, t *demoT, c *testcluster.Cluster, n1 *testcluster.Node, nodes int) *testcluster.Node {
+	re := regexp.MustCompile(`stash_vip\s.*Started (node\d+)`)
+	var where string
+	testcluster.Eventually(t, 120*time.Second, time.Second, func() (bool, string) {
+		out, rc, _ := n1.Exec(ctx, "crm_mon", "-1")
+		m := re.FindStringSubmatch(out)
+		if rc != 0 || m == nil || !strings.Contains(out, "Started: [") {
+			return false, out
+		}
+		where = m[1]
+		return true, ""
+	})
+	for _, n := range c.Nodes() {
+		if n.Hostname() == where {
+			return n
+		}
+	}
+	t.Fatalf("stash_vip on unknown node %q", where)
+	return nil
 }
 
 func show(ctx context.Context, n *testcluster.Node, argv ...string) {
