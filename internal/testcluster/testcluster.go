@@ -31,6 +31,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -106,6 +107,7 @@ func New(t T, opts Options) *Cluster {
 			t.Fatalf("testcluster: %s not installed: %v", p, err)
 		}
 	}
+	sweepStale()
 	prefix := opts.Prefix
 	if prefix == "" {
 		prefix = fmt.Sprintf("rm%d-%d", os.Getpid(), seq.Add(1))
@@ -120,6 +122,34 @@ func New(t T, opts Options) *Cluster {
 		t.Fatalf("testcluster: %v", err)
 	}
 	return c
+}
+
+// staleNS matches the namespaces New names by default: rm<pid>-<seq>-sw|nI.
+var staleNS = regexp.MustCompile(`^rm(\d+)-\d+-(sw|n\d+)$`)
+
+// sweepStale removes namespaces left by clusters whose creating process died
+// without tearing them down (a killed test binary or demo). Only names of our
+// own pattern whose PID no longer exists are touched.
+func sweepStale() {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		m := staleNS.FindStringSubmatch(f[0])
+		if m == nil {
+			continue
+		}
+		pid, _ := strconv.Atoi(m[1])
+		if pid == os.Getpid() || syscall.Kill(pid, 0) == nil || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			continue
+		}
+		_ = exec.Command("ip", "netns", "del", f[0]).Run()
+	}
 }
 
 func (c *Cluster) switchNS() string { return c.prefix + "-sw" }
