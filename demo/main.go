@@ -64,6 +64,16 @@ func main() {
 
 	t := &demoT{}
 	defer t.cleanup()
+	// Ctrl-C (or a closed pipe) at any point still tears the cluster down.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGPIPE)
+	if !*hold {
+		go func() {
+			<-sig
+			t.cleanup()
+			os.Exit(130)
+		}()
+	}
 	fmt.Printf("== %d nodes in network namespaces, %s corosync and Pacemaker core\n", *nodes, *stack)
 	c := testcluster.New(t, testcluster.Options{Nodes: *nodes})
 	conf := corosyncConf(*nodes)
@@ -160,8 +170,6 @@ func main() {
 
 	if *hold {
 		fmt.Println("cluster is up; Ctrl-C tears it down")
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 		<-sig
 	}
 	fmt.Println("== tearing down")
