@@ -1082,27 +1082,35 @@ func (r *textRenderer) nodeAttributes(spacer bool) bool {
 }
 
 // failcount sums the node's fail-count attributes for a resource
-// (pe_get_failcount with pe_fc_default), with the newest last-failure.
+// (pe_get_failcount with pe_fc_default), with the newest last-failure. An
+// anonymous clone instance counts failures recorded under its base name,
+// with or without an instance number, as generate_fail_regex matches.
 func failcount(n *pengine.NodeView, x *pengine.RscView) (int, int64) {
 	if n == nil || x == nil {
 		return 0, 0
 	}
 	id := printableID(x)
+	anon := id != x.ID
+	matches := func(rest string) bool {
+		name, _, _ := strings.Cut(rest, "#")
+		if name == id {
+			return true
+		}
+		if anon && strings.HasPrefix(name, id+":") {
+			_, err := strconv.Atoi(name[len(id)+1:])
+			return err == nil
+		}
+		return false
+	}
 	total := 0
 	var last int64
 	for k, v := range n.Attrs {
-		if strings.HasPrefix(k, "fail-count-") {
-			rest := strings.TrimPrefix(k, "fail-count-")
-			if rest == id || strings.HasPrefix(rest, id+"#") {
-				total = addScore(total, parseScore(v))
-			}
+		if rest, ok := strings.CutPrefix(k, "fail-count-"); ok && matches(rest) {
+			total = addScore(total, parseScore(v))
 		}
-		if strings.HasPrefix(k, "last-failure-") {
-			rest := strings.TrimPrefix(k, "last-failure-")
-			if rest == id || strings.HasPrefix(rest, id+"#") {
-				if t, err := strconv.ParseInt(v, 10, 64); err == nil && t > last {
-					last = t
-				}
+		if rest, ok := strings.CutPrefix(k, "last-failure-"); ok && matches(rest) {
+			if t, err := strconv.ParseInt(v, 10, 64); err == nil && t > last {
+				last = t
 			}
 		}
 	}

@@ -400,7 +400,7 @@ func (r *xmlRenderer) failures() *pcmkout.Node {
 		rc, _ := strconv.Atoi(attr(x, "rc-code"))
 		st, _ := strconv.Atoi(attr(x, "op-status"))
 		reason := attr(x, "exit-reason")
-		if reason == "" {
+		if x.SelectAttr("exit-reason") == nil {
 			reason = "none"
 		}
 		node := attr(x, "on_node")
