@@ -28,6 +28,10 @@ import (
 // EXECD_HELPER=service,rsc,class,provider,type,action,timeoutms and
 // EXECD_PARAMS=k=v;k=v run one operation and print its result.
 func TestMain(m *testing.M) {
+	if n := os.Getenv("EXECD_BENCH"); n != "" {
+		count, _ := strconv.Atoi(n)
+		os.Exit(benchHelper(max(count, 1)))
+	}
 	if state := os.Getenv("EXECD_SCRIPT"); state != "" {
 		out, err := script(state, os.Getenv("EXECD_SITE"))
 		fmt.Print(out)
