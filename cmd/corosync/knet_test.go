@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -160,20 +159,27 @@ func TestKnetRing(t *testing.T) {
 		name   string
 		real   map[int]bool
 		crypto bool
+		mode   string // two links in this link_mode; one link when ""
 	}{
-		{"ours3", nil, false},
-		{"ours3-aes256", nil, true},
-		{"real2-ours1", map[int]bool{1: true, 2: true}, false},
-		{"real2-ours1-aes256", map[int]bool{1: true, 2: true}, true},
-		{"real1-ours2", map[int]bool{1: true}, false},
-		{"real1-ours2-aes256", map[int]bool{1: true}, true},
+		{"ours3", nil, false, ""},
+		{"ours3-aes256", nil, true, ""},
+		{"real2-ours1", map[int]bool{1: true, 2: true}, false, ""},
+		{"real2-ours1-aes256", map[int]bool{1: true, 2: true}, true, ""},
+		{"real1-ours2", map[int]bool{1: true}, false, ""},
+		{"real1-ours2-aes256", map[int]bool{1: true}, true, ""},
+		{"ours3-2links-rr", nil, false, "rr"},
+		{"real1-ours2-2links-active-aes256", map[int]bool{1: true}, true, "active"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cipher, hash := "none", "none"
 			if c.crypto {
 				cipher, hash = "aes256", "sha256"
 			}
-			k := newKnetCluster(t, c.real, knetConf(cipher, hash, 1, "passive"), c.crypto, testcluster.Options{})
+			links, mode, opts := 1, "passive", testcluster.Options{}
+			if c.mode != "" {
+				links, mode, opts.ExtraAddrs = 2, c.mode, secondAddrs()
+			}
+			k := newKnetCluster(t, c.real, knetConf(cipher, hash, links, mode), c.crypto, opts)
 			k.agree([]int{1, 2, 3}, all3)
 			for i := 1; i <= 3; i++ {
 				k.synced(i, 1)
@@ -206,25 +212,32 @@ func TestKnetRestart(t *testing.T) {
 	k.cleanLogs()
 }
 
-// TestKnetTwoLinks: two links in link_mode passive (ring1 on 192.0.2.10N).
-// Dropping link 0's port on node 3 moves traffic to link 1 without a
-// membership change; removing the rule brings link 0 back.
-func TestKnetTwoLinks(t *testing.T) {
-	for _, mode := range []string{"passive", "active", "rr"} {
-		t.Run(mode, func(t *testing.T) { testKnetTwoLinks(t, mode) })
-	}
-}
-
-func testKnetTwoLinks(t *testing.T, mode string) {
+// secondAddrs gives node N the link 1 address 192.0.2.10N.
+func secondAddrs() map[int][]string {
 	extra := map[int][]string{}
 	for i := 1; i <= 3; i++ {
 		extra[i] = []string{fmt.Sprintf("192.0.2.10%d/24", i)}
 	}
-	k := newKnetCluster(t, map[int]bool{1: true}, knetConf("none", "none", 2, mode), false, testcluster.Options{ExtraAddrs: extra})
+	return extra
+}
+
+// TestKnetTwoLinks: two links in link_mode passive (ring1 on 192.0.2.10N),
+// Debian's corosync on node 1 and ours on 2 and 3. Dropping link 0's port
+// on node 3 moves traffic to link 1 without a membership change; removing
+// the rule brings link 0 back. (active and rr form their rings in
+// TestKnetRing.)
+func TestKnetTwoLinks(t *testing.T) {
+	k := newKnetCluster(t, map[int]bool{1: true}, knetConf("none", "none", 2, "passive"), false, testcluster.Options{ExtraAddrs: secondAddrs()})
 	k.agree([]int{1, 2, 3}, all3)
 	for i := 1; i <= 3; i++ {
 		k.synced(i, 1)
 	}
+	// libknet guards fresh links against flapping: the pong timeout of a
+	// link is multiplied by a backoff that starts at 10 when it comes up and
+	// drops by one per second (knet-wire.md §3.2). Cut only once it has
+	// decayed, or link 0's failure is noticed after the token is lost, on
+	// Debian's nodes as on ours.
+	time.Sleep(11 * time.Second)
 	before := map[int]int{}
 	for i := 1; i <= 3; i++ {
 		before[i] = strings.Count(k.procs[i].Output(), "A new membership")
@@ -264,5 +277,3 @@ func testKnetTwoLinks(t *testing.T, mode string) {
 	}
 	k.cleanLogs()
 }
-
-var _ = syscall.SIGTERM
