@@ -26,7 +26,7 @@ import (
 func main() {
 	fs := pflag.NewFlagSet("pacemaker-execd", pflag.ContinueOnError)
 	verbose := fs.CountP("verbose", "V", "increase debug output")
-	logfile := fs.StringP("logfile", "l", "", "also append log lines to this file")
+	logfile := fs.StringP("logfile", "l", envOr("PCMK_logfile", "/var/log/pacemaker/pacemaker.log"), `detail log (besides stderr); "none" for none`)
 	name := fs.String("ipc-name", "lrmd", "IPC service name to serve")
 	ocfRoot := fs.String("ocf-root", envOr("OCF_ROOT", agents.DefaultOCFRoot), "OCF root (exported to agents as OCF_ROOT)")
 	raPath := fs.String("ocf-ra-path", os.Getenv("OCF_RA_PATH"), "colon-separated agent directories (default OCF_ROOT/resource.d)")
@@ -38,23 +38,29 @@ func main() {
 		os.Exit(64)
 	}
 	var out io.Writer = os.Stderr
-	if *logfile != "" {
+	var logErr error
+	if *logfile != "" && !strings.EqualFold(*logfile, "none") {
 		f, err := os.OpenFile(*logfile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o660)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "pacemaker-execd: %v\n", err)
-			os.Exit(1)
+		if err == nil {
+			defer f.Close()
+			out = io.MultiWriter(os.Stderr, f)
+			// setenv_logfile: some agents log only when this is set.
+			if os.Getenv("PCMK_logfile") == "" {
+				os.Setenv("PCMK_logfile", *logfile)
+				os.Setenv("HA_logfile", *logfile)
+			}
+		} else {
+			logErr = err
 		}
-		defer f.Close()
-		out = io.MultiWriter(os.Stderr, f)
 	}
 	logf := newLogger(out, *verbose > 0)
-	// Agents inherit the daemon's environment; crm_log_init gives a
-	// Pacemaker daemon these before anything is forked.
-	os.Setenv("PCMK_service", "pacemaker-execd")
-	for _, k := range []string{"PCMK_logfacility", "HA_logfacility"} {
-		if os.Getenv(k) == "" {
-			os.Setenv(k, "daemon")
-		}
+	if logErr != nil {
+		logf("warning: Logging to '%s' is disabled: %v", *logfile, logErr)
+	}
+	exportAgentEnv()
+	// Temporary directory for resource agents (CRM_RSCTMP_DIR).
+	if err := os.MkdirAll("/run/resource-agents", 0o755); err != nil {
+		logf("warning: Could not create resource agent temporary directory /run/resource-agents: %v", err)
 	}
 
 	cfg := agents.Config{OCFRoot: *ocfRoot, LSBDir: *lsbDir}
@@ -79,6 +85,31 @@ func main() {
 		os.Exit(1)
 	}
 	logf("info: Terminating with 0 clients")
+}
+
+// exportAgentEnv sets what agents inherit from a Pacemaker executor
+// (crm_log_init and pacemaker-execd.c main @2.1.5): PCMK_service, the log
+// facility under both prefixes, HA_LOGFACILITY/HA_LOGFILE/HA_DEBUGLOG for
+// ocf_log, and no NOTIFY_SOCKET.
+func exportAgentEnv() {
+	os.Setenv("PCMK_service", "pacemaker-execd")
+	facility := envOr("PCMK_logfacility", os.Getenv("HA_logfacility"))
+	if facility == "" {
+		facility = "daemon"
+		os.Setenv("PCMK_logfacility", facility)
+		os.Setenv("HA_logfacility", facility)
+	}
+	if !strings.EqualFold(facility, "none") && facility != "/dev/null" {
+		os.Setenv("HA_LOGFACILITY", facility)
+	}
+	if lf := envOr("PCMK_logfile", os.Getenv("HA_logfile")); lf != "" && !strings.EqualFold(lf, "none") {
+		os.Setenv("HA_LOGFILE", lf)
+		switch strings.ToLower(envOr("PCMK_debug", os.Getenv("HA_debug"))) {
+		case "1", "yes", "true", "on", "pacemaker-execd":
+			os.Setenv("HA_DEBUGLOG", lf)
+		}
+	}
+	os.Unsetenv("NOTIFY_SOCKET")
 }
 
 func envOr(k, def string) string {

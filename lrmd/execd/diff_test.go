@@ -193,7 +193,7 @@ func script(state, siteProv string) (string, error) {
 		},
 		func() error {
 			return execWait("site stop", &lrmd.RscData{ID: "s1", Action: "stop", TimeoutMS: 20000,
-				Params: map[string]string{"state": state + ".site"}}, 1)
+				Params: map[string]string{"state": state + ".site", "envdump": state + ".env", "CRM_meta_on_node": "node01"}}, 1)
 		},
 		func() error {
 			_, err := call("register lsb", lrmd.OpRscRegister, &lrmd.RscData{ID: "l1", Class: "lsb", Type: "corosync"})
@@ -237,6 +237,7 @@ func TestMatchesRealExecd(t *testing.T) {
 	defer cancel()
 	self, _ := os.Executable()
 	transcripts := map[string]string{}
+	var envs []map[string]string
 	for i, bin := range []string{real, ours} {
 		n := cl.Node(i + 1)
 		if out, rc, err := n.Exec(ctx, "sh", "-c", overlayMount(extra)); err != nil || rc != 0 {
@@ -252,9 +253,59 @@ func TestMatchesRealExecd(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", bin, err, out)
 		}
 		transcripts[bin] = string(out)
+		b, err := n.ReadFile("/run/dummy.state.env")
+		if err != nil {
+			t.Fatal(err)
+		}
+		envs = append(envs, parseEnv(string(b)))
+	}
+	// The agent's environment under each daemon, key by key (both daemons
+	// were started the same way by the same test process).
+	var diffs []string
+	for _, k := range unionKeys(envs[0], envs[1]) {
+		switch k {
+		case "PWD", "OLDPWD", "SHLVL", "_", "INVOCATION_ID", "JOURNAL_STREAM":
+			continue
+		}
+		a, aok := envs[0][k]
+		o, ook := envs[1][k]
+		if a != o || aok != ook {
+			diffs = append(diffs, fmt.Sprintf("%s: pacemaker-execd %q (%v), ours %q (%v)", k, a, aok, o, ook))
+		}
+	}
+	if len(diffs) > 0 {
+		t.Errorf("agent environment differs:\n%s", strings.Join(diffs, "\n"))
+	} else {
+		t.Logf("agent environment identical (%d variables)", len(envs[0]))
 	}
 	if transcripts[real] != transcripts[ours] {
 		t.Fatalf("transcripts differ\n--- pacemaker-execd 2.1.5\n%s\n--- ours\n%s", transcripts[real], transcripts[ours])
 	}
 	t.Logf("%d lines of replies and notifications identical", strings.Count(transcripts[ours], "\n"))
+}
+
+func parseEnv(s string) map[string]string {
+	env := map[string]string{}
+	for _, line := range strings.Split(s, "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+func unionKeys(a, b map[string]string) []string {
+	seen := map[string]bool{}
+	for k := range a {
+		seen[k] = true
+	}
+	for k := range b {
+		seen[k] = true
+	}
+	keys := make([]string, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
