@@ -1,8 +1,197 @@
 package crmmon
 
 import (
+	"fmt"
 	"io"
+	"strings"
 	"time"
+
+	"ringmaster/pengine"
+	"ringmaster/tools/pcmkout"
 )
 
-func renderHTML(w io.Writer, s *Status, o Options, now time.Time, h HTMLOptions) {}
+// The html format (lib/common/output_html.c): the same lists as text, as
+// <h2>/<h3> headings over <ul> lists, serialised the way libxml2's HTML
+// writer formats a document.
+
+const htmlStyle = `.bold { font-weight: bold }
+.online { color: green }
+.offline { color: red }
+.maint { color: blue }
+.standby { color: blue }
+.health_red { color: red }
+.health_yellow { color: GoldenRod }
+.rsc-failed { color: red }
+.rsc-failure-ignored { color: DarkGreen }
+.rsc-managed { color: blue }
+.rsc-multiple { color: orange }
+.rsc-ok { color: green }
+.warning { color: red; font-weight: bold }`
+
+// htmlList builds the body tree; stack[0] is <body>.
+type htmlList struct {
+	stack []*pcmkout.Node
+}
+
+func (h *htmlList) top() *pcmkout.Node { return h.stack[len(h.stack)-1] }
+
+// BeginList is html_begin_list: a nested list sits in its own <li> under
+// an <h3>; a top-level one under an <h2>.
+func (h *htmlList) BeginList(header string) {
+	nested := len(h.stack) > 1
+	if nested {
+		h.stack = append(h.stack, h.top().AddNew("li"))
+	}
+	if header != "" {
+		tag := "h2"
+		if nested {
+			tag = "h3"
+		}
+		h.top().AddNew(tag).Text = header
+	}
+	h.stack = append(h.stack, h.top().AddNew("ul"))
+}
+
+func (h *htmlList) Item(format string, args ...any) {
+	h.top().AddNew("li").Text = fmt.Sprintf(format, args...)
+}
+
+func (h *htmlList) ItemID(id, format string, args ...any) {
+	li := h.top().AddNew("li", "class", id)
+	li.Text = fmt.Sprintf(format, args...)
+}
+
+func (h *htmlList) EndList() {
+	h.stack = h.stack[:len(h.stack)-1] // the <ul>
+	if len(h.stack) > 1 && h.top().Name == "li" {
+		h.stack = h.stack[:len(h.stack)-1]
+	}
+}
+
+func (h *htmlList) Printf(string, ...any) {}
+
+// spans adds an <li> of <span class=...> children (class "" = none).
+func (h *htmlList) spans(_ any, parts ...[2]string) {
+	li := h.top().AddNew("li")
+	for _, p := range parts {
+		var sp *pcmkout.Node
+		if p[0] != "" {
+			sp = li.AddNew("span", "class", p[0])
+		} else {
+			sp = li.AddNew("span")
+		}
+		sp.Text = p[1]
+	}
+}
+
+// spanItems is a list writer whose items are <li><span>text</span></li>,
+// as cluster_counts_html writes them.
+func (h *htmlList) spanItems() listOut { return spanLister{h} }
+
+type spanLister struct{ *htmlList }
+
+func (s spanLister) Item(format string, args ...any) {
+	s.spans(nil, [2]string{"", fmt.Sprintf(format, args...)})
+}
+
+func htmlNodeStatus(n *pengine.NodeView, show uint32) [][2]string {
+	var out [][2]string
+	if n.Online {
+		out = append(out, [2]string{"online", " online"})
+	} else {
+		out = append(out, [2]string{"offline", " OFFLINE"})
+	}
+	switch {
+	case n.StandbyOnFail && len(n.Running) > 0:
+		out = append(out, [2]string{"standby", " (in standby due to on-fail, with active resources)"})
+	case n.StandbyOnFail:
+		out = append(out, [2]string{"standby", " (in standby due to on-fail)"})
+	case n.Standby && len(n.Running) > 0:
+		out = append(out, [2]string{"standby", " (in standby, with active resources)"})
+	case n.Standby:
+		out = append(out, [2]string{"standby", " (in standby)"})
+	}
+	if n.Maintenance {
+		out = append(out, [2]string{"maint", " (in maintenance mode)"})
+	}
+	if has(show, ShowFeatureSet) {
+		if fs := featureSet(n); fs != "" {
+			out = append(out, [2]string{"", ", feature set " + fs})
+		}
+	}
+	return out
+}
+
+// htmlRscClass is pe__common_output_html's choice of class.
+func htmlRscClass(x *pengine.RscView) string {
+	switch {
+	case !x.Managed:
+		return "rsc-managed"
+	case x.Failed, len(x.RunningOn) == 0:
+		return "rsc-failed"
+	case len(x.RunningOn) > 1:
+		return "rsc-multiple"
+	case x.FailureIgnored:
+		return "rsc-failure-ignored"
+	}
+	return "rsc-ok"
+}
+
+var inlineHTML = map[string]bool{"span": true, "a": true, "b": true, "i": true, "em": true, "strong": true}
+
+// writeHTML follows libxml2's htmlNodeDumpFormatOutput: a block element
+// breaks the line after its start tag and before its end tag only when it
+// has several children and does not start (or end) with text, and after
+// its end tag when a sibling element follows.
+func writeHTML(b *strings.Builder, n *pcmkout.Node, hasNext bool) {
+	b.WriteString("<" + n.Name)
+	for _, a := range n.Attrs {
+		b.WriteString(" " + a[0] + "=\"" + pcmkout.EscapeAttr(a[1]) + "\"")
+	}
+	b.WriteString(">")
+	block := !inlineHTML[n.Name]
+	kids := len(n.Children)
+	if n.Text != "" {
+		b.WriteString(htmlEscape(n.Text))
+	} else {
+		if block && kids > 1 && n.Name[0] != 'p' {
+			b.WriteString("\n")
+		}
+		for i, c := range n.Children {
+			writeHTML(b, c, i+1 < kids)
+		}
+		if block && kids > 1 && n.Name[0] != 'p' {
+			b.WriteString("\n")
+		}
+	}
+	b.WriteString("</" + n.Name + ">")
+	if block && hasNext {
+		b.WriteString("\n")
+	}
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func renderHTML(w io.Writer, s *Status, o Options, now time.Time, h HTMLOptions) {
+	body := pcmkout.NewNode("body")
+	hl := &htmlList{stack: []*pcmkout.Node{body}}
+	r := &textRenderer{t: hl, html: hl, s: s, o: o, now: now}
+	r.render()
+	title := h.Title
+	if title == "" {
+		title = "Cluster Status"
+	}
+	var b strings.Builder
+	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n")
+	b.WriteString("<title>" + htmlEscape(title) + "</title>\n<meta charset=\"utf-8\">\n")
+	b.WriteString("<style>" + htmlStyle + "</style>\n")
+	if h.Stylesheet != "" {
+		b.WriteString("<link rel=\"stylesheet\" type=\"text/css\" href=\"" + pcmkout.EscapeAttr(h.Stylesheet) + "\">\n")
+	}
+	b.WriteString("</head>\n")
+	writeHTML(&b, body, false)
+	b.WriteString("\n</html>\n")
+	io.WriteString(w, b.String())
+}

@@ -29,13 +29,18 @@ var goldenArgs = map[string][]string{
 	"1br":         {"-1", "-b", "-r"},
 	"1ot":         {"-1", "-o", "-t"},
 	"outputasxml": {"--output-as=xml"},
+	"1html":       {"-1", "--output-as=html"},
+	"1rhtml":      {"-1", "-r", "--output-as=html"},
 }
 
-var lastUpdated = regexp.MustCompile(`Last updated: .*|last_update time="[^"]*"`)
+var lastUpdated = regexp.MustCompile(`Last updated: </span><span>[^<]*|Last updated: .*|last_update time="[^"]*"`)
 
 func scrub(s string) string {
 	return lastUpdated.ReplaceAllStringFunc(s, func(m string) string {
-		if strings.HasPrefix(m, "Last") {
+		switch {
+		case strings.HasPrefix(m, "Last updated: </span>"):
+			return "Last updated: </span><span>"
+		case strings.HasPrefix(m, "Last"):
 			return "Last updated:"
 		}
 		return `last_update time=""`

@@ -10,7 +10,6 @@ import (
 	"github.com/beevik/etree"
 
 	"ringmaster/pengine"
-	"ringmaster/tools/pcmkout"
 )
 
 // ctime is pcmk__epoch2str's layout.
@@ -22,10 +21,20 @@ func has(bits, f uint32) bool { return bits&f != 0 }
 
 // textRenderer writes the text format (pcmk__cluster_status_text).
 type textRenderer struct {
-	t   *pcmkout.Text
-	s   *Status
-	o   Options
-	now time.Time
+	t    listOut
+	html *htmlList // set when rendering html: a few messages differ there
+	s    *Status
+	o    Options
+	now  time.Time
+}
+
+// listOut is what the text and html formats share: nested lists of items.
+type listOut interface {
+	BeginList(header string)
+	Item(format string, args ...any)
+	ItemID(id, format string, args ...any)
+	EndList()
+	Printf(format string, args ...any)
 }
 
 // lister follows PCMK__OUTPUT_LIST_HEADER / FOOTER: the header (with a
@@ -41,7 +50,7 @@ func (l *lister) header() {
 	if l.open {
 		return
 	}
-	if l.spacer {
+	if l.spacer && l.r.html == nil {
 		l.r.t.Printf("\n")
 	}
 	l.r.t.BeginList(l.title)
@@ -118,7 +127,11 @@ func (r *textRenderer) summary() bool {
 	t := r.t
 	if has(r.o.Sections, SecStack) {
 		l.header()
-		t.ItemID("Stack", "%s", s.Stack)
+		if r.html != nil {
+			r.html.spans(nil, [2]string{"bold", "Stack: "}, [2]string{"", s.Stack})
+		} else {
+			t.ItemID("Stack", "%s", s.Stack)
+		}
 	}
 	if has(r.o.Sections, SecDC) {
 		l.header()
@@ -135,19 +148,44 @@ func (r *textRenderer) summary() bool {
 			if isTrue(s.HaveQuorum) {
 				with = "with"
 			}
-			t.ItemID("Current DC", "%s (version %s) - %spartition %s quorum", r.nodeName(v.DC), ver, mixed, with)
+			if r.html != nil {
+				sp := [][2]string{{"bold", "Current DC: "}, {"", fmt.Sprintf("%s (version %s) -", r.nodeName(v.DC), ver)}}
+				if mixed != "" {
+					sp = append(sp, [2]string{"warning", " MIXED-VERSION"})
+				}
+				sp = append(sp, [2]string{"", " partition"})
+				if with == "with" {
+					sp = append(sp, [2]string{"", " with"})
+				} else {
+					sp = append(sp, [2]string{"warning", " WITHOUT"})
+				}
+				sp = append(sp, [2]string{"", " quorum"})
+				r.html.spans(nil, sp...)
+			} else {
+				t.ItemID("Current DC", "%s (version %s) - %spartition %s quorum", r.nodeName(v.DC), ver, mixed, with)
+			}
+		} else if r.html != nil {
+			r.html.spans(nil, [2]string{"bold", "Current DC: "}, [2]string{"warning", "NONE"})
 		} else {
 			t.ItemID("Current DC", "NONE")
 		}
 	}
 	if has(r.o.Sections, SecTimes) {
 		l.header()
-		t.ItemID("Last updated", "%s", r.now.Local().Format(ctime))
-		t.ItemID("Last change", " %s", lastChanged(s))
+		if r.html != nil {
+			r.html.spans(nil, [2]string{"bold", "Last updated: "}, [2]string{"", r.now.Local().Format(ctime)})
+			r.html.spans(nil, [2]string{"bold", "Last change: "}, [2]string{"", lastChanged(s)})
+		} else {
+			t.ItemID("Last updated", "%s", r.now.Local().Format(ctime))
+			t.ItemID("Last change", " %s", lastChanged(s))
+		}
 	}
 	if has(r.o.Sections, SecCounts) {
 		l.header()
 		nn := len(v.Nodes)
+		if r.html != nil {
+			t = r.html.spanItems()
+		}
 		t.Item("%d node%s configured", nn, plural(nn))
 		ni := s.NumInstances
 		switch {
@@ -161,12 +199,13 @@ func (r *textRenderer) summary() bool {
 			t.Item("%d resource instance%s configured", ni, plural(ni))
 		}
 	}
+	t = r.t
 	if has(r.o.Sections, SecOptions) {
 		l.header()
 		r.clusterOptions()
 	}
 	rc := l.footer()
-	if has(r.o.Sections, SecMaintMode) {
+	if has(r.o.Sections, SecMaintMode) && r.html == nil {
 		if v.Maintenance {
 			t.Printf("\n              *** Resource management is DISABLED ***\n")
 			t.Printf("  The cluster will not attempt to start, stop or recover services\n")
@@ -308,7 +347,8 @@ func (r *textRenderer) nodeList(spacer bool) bool {
 		}
 		l.header()
 		individual := n.Unclean || n.Pending || (n.StandbyOnFail && n.Online) || n.Standby ||
-			n.Maintenance || has(r.o.Show, ShowByNode) || has(r.o.Show, ShowFeatureSet)
+			n.Maintenance || has(r.o.Show, ShowByNode) || has(r.o.Show, ShowFeatureSet) ||
+			r.html != nil // node_list_html lists every node on its own
 		if !individual {
 			if n.Online {
 				switch n.Type {
@@ -359,6 +399,10 @@ func (r *textRenderer) nodeFull(n *pengine.NodeView) {
 		}
 	}
 	if !has(r.o.Show, ShowByNode) {
+		if r.html != nil {
+			r.html.spans(nil, append([][2]string{{"bold", r.nodeName(n) + ":"}}, htmlNodeStatus(n, r.o.Show)...)...)
+			return
+		}
 		r.t.Item("%s", str)
 		return
 	}
@@ -407,7 +451,7 @@ func (r *textRenderer) resourceList(spacer bool) bool {
 	printedHeader := false
 	rc := false
 	if has(show, ShowBrief) && !has(show, ShowByNode) {
-		if spacer {
+		if spacer && r.html == nil {
 			r.t.Printf("\n")
 		}
 		r.resourceHeader(show)
@@ -438,7 +482,7 @@ func (r *textRenderer) resourceList(spacer bool) bool {
 			continue
 		}
 		if !printedHeader {
-			if spacer {
+			if spacer && r.html == nil {
 				r.t.Printf("\n")
 			}
 			r.resourceHeader(show)
@@ -450,7 +494,7 @@ func (r *textRenderer) resourceList(spacer bool) bool {
 	}
 	if !rc {
 		if !printedHeader {
-			if spacer {
+			if spacer && r.html == nil {
 				r.t.Printf("\n")
 			}
 			r.resourceHeader(show)
@@ -496,7 +540,12 @@ func (r *textRenderer) primitive(x *pengine.RscView, show uint32, onlyNode, only
 	if isTrue(x.Meta["internal"]) && !has(show, ShowImplicit) {
 		return false
 	}
-	r.t.Item("%s", primitiveString(x, printableID(x), node, show, true))
+	line := primitiveString(x, printableID(x), node, show, true)
+	if r.html != nil {
+		r.html.spans(nil, [2]string{htmlRscClass(x), line})
+		return true
+	}
+	r.t.Item("%s", line)
 	return true
 }
 
