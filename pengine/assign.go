@@ -421,9 +421,12 @@ func (c *cluster) applyColocScore(dep, pri *Resource, co *Colocation) {
 		}
 		if pri.Colocated {
 			var m *Resource
+			if len(pri.Children) == 0 {
+				return
+			}
 			if co.Score >= Infinity {
 				m = pri.Children[len(pri.Children)-1]
-			} else if len(pri.Children) > 0 {
+			} else {
 				m = pri.Children[0]
 			}
 			if m != nil {

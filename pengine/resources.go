@@ -298,6 +298,14 @@ func (c *cluster) unpackResource(e *etree.Element, parent *Resource, suffix stri
 		if n <= 0 {
 			n = 1
 		}
+		// Instances beyond what the nodes can hold can never run; bound
+		// them so a huge clone-max (INFINITY) cannot exhaust memory.
+		if limit := len(c.nodes)*max(1, r.CloneNodeMax) + 16; n > limit {
+			n = limit
+		}
+		if n > 4096 {
+			n = 4096
+		}
 		for i := 0; i < n; i++ {
 			cr, err := c.unpackResource(child, r, ":"+strconv.Itoa(i))
 			if err != nil {
