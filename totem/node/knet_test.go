@@ -154,7 +154,7 @@ func TestKnetLoopbackRing(t *testing.T) {
 				}
 				id := uint32(i)
 				n, err := node.New(node.Config{
-					Totem: totem.Config{NodeID: wire.NodeID(i), Token: time.Second}.WithDefaults(3),
+					Totem:  totem.Config{NodeID: wire.NodeID(i), Token: time.Second}.WithDefaults(3),
 					NetMTU: wire.NetMTU(wire.V3, node.KnetNetMTU, nil), Transport: k, Services: svc.Entries(), Log: logf,
 					Hooks: node.Hooks{SyncCompleted: func(_ totem.RingID, ms []totem.NodeID) {
 						if len(ms) == 3 {
