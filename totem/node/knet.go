@@ -132,3 +132,16 @@ func (k *Knet) DroppedDecode() uint64 {
 	defer k.mu.Unlock()
 	return k.decodeErrors
 }
+
+// Link reports one link to a peer as corosync-cfgtool -n prints it
+// (totemknet_nodestatus_get from knet_link_get_status): enabled when the
+// link is configured for that host, connected when knet has it up, and its
+// current data MTU. The local node's links are not knet links: ok is false.
+func (k *Knet) Link(host uint32, link uint8) (connected bool, mtu int, ok bool) {
+	for _, s := range k.conn.Status() {
+		if uint32(s.Host) == host && s.Link == link {
+			return s.Up, s.MTU, true
+		}
+	}
+	return false, 0, false
+}
