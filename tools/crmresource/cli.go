@@ -141,6 +141,7 @@ func Main(env Env) int {
 type writer interface {
 	constraints(rep *ConstraintReport)
 	locate(nodes []locatedNode, name string)
+	operations(v *pengine.ClusterView, ops []opEntry)
 	finish(code int, err string)
 }
 
@@ -174,6 +175,17 @@ func (w *textWriter) locate(nodes []locatedNode, name string) {
 	w.t.EndList()
 }
 
+func (w *textWriter) operations(v *pengine.ClusterView, ops []opEntry) {
+	if len(ops) == 0 {
+		return
+	}
+	w.t.BeginList("Resource Operations")
+	for _, e := range ops {
+		w.t.Item("%s", nodeAndOp(v, e))
+	}
+	w.t.EndList()
+}
+
 func (w *textWriter) finish(code int, err string) {
 	if err != "" {
 		fmt.Fprintf(w.stderr, "crm_resource: %s\n", err)
@@ -196,6 +208,17 @@ func (w *xmlWriter) locate(nodes []locatedNode, name string) {
 		if ln.promoted {
 			c.Set("state", "promoted")
 		}
+	}
+	w.body = append(w.body, n)
+}
+
+func (w *xmlWriter) operations(v *pengine.ClusterView, ops []opEntry) {
+	if len(ops) == 0 {
+		return
+	}
+	n := pcmkout.NewNode("operations")
+	for _, e := range ops {
+		n.Add(nodeAndOpXML(v, e))
 	}
 	w.body = append(w.body, n)
 }
@@ -251,7 +274,7 @@ func run(env Env, o *options, w writer) (int, string) {
 	}
 	cf := loadConfig(doc.Root())
 	var view *pengine.ClusterView
-	needView := o.cmd == cmdLocate
+	needView := o.cmd == cmdLocate || o.cmd == cmdListActiveOps || o.cmd == cmdListAllOps
 	if needView {
 		res, err := pengine.Schedule(doc.Copy(), env.Now, pengine.Options{})
 		if err != nil {
@@ -286,6 +309,9 @@ func run(env Env, o *options, w writer) (int, string) {
 			return pcmkout.ExitUsage, "Must supply a resource id with -r"
 		}
 		w.constraints(cf.constraintReport(cf.find(o.rscID), o.recursive, o.force))
+		return pcmkout.ExitOK, ""
+	case cmdListActiveOps, cmdListAllOps:
+		w.operations(view, findOperations(doc.Root(), view, o.rscID, o.node, o.cmd == cmdListActiveOps))
 		return pcmkout.ExitOK, ""
 	case cmdLocate:
 		if o.rscID == "" {
