@@ -541,6 +541,15 @@ func (r *textRenderer) primitive(x *pengine.RscView, show uint32, onlyNode, only
 		return false
 	}
 	line := primitiveString(x, printableID(x), node, show, true)
+	if displayableRole(x) == "Stopped" {
+		name := ""
+		if node != nil && !has(show, ShowRscOnly) && len(x.RunningOn) <= 1 {
+			name = node.Name
+		}
+		if op := failedProbeFor(r.s, x, name); op != nil {
+			line = insertProbe(line, x, node, show, op)
+		}
+	}
 	if r.html != nil {
 		r.html.spans(nil, [2]string{htmlRscClass(x), line})
 		return true
@@ -890,7 +899,12 @@ func (r *textRenderer) clone(x *pengine.RscView, show uint32, onlyNode, onlyRsc 
 					continue
 				}
 				if !running[n.Name] && inListFold(n.Name, onlyNode) {
-					stopped[n.Name] = state
+					if op := failedProbeFor(r.s, x, n.Name); op != nil {
+						rc, _ := strconv.Atoi(attr(op, "rc-code"))
+						stopped[n.Name] = "Stopped (" + ocfExitStr(rc) + ")"
+					} else {
+						stopped[n.Name] = state
+					}
 				}
 			}
 		}
@@ -1615,4 +1629,51 @@ func (r *textRenderer) banList(spacer bool) bool {
 		r.t.Item("%s\tprevents %s from running %son %s", b.ID, b.Rsc, roleDesc(b.Role), r.nodeName(b.NodeView))
 	}
 	return l.footer()
+}
+
+// failedProbeFor is pe__failed_probe_for_rsc: a masked failed probe of
+// the resource (a clone's instances go by the clone child's id) on the
+// named node, or on any node when name is empty.
+func failedProbeFor(s *Status, x *pengine.RscView, name string) *etree.Element {
+	id := x.ID
+	if t := top(x); t.Kind == "clone" {
+		id = x.XMLID
+		if x.Kind == "clone" && len(x.Children) > 0 {
+			id = x.Children[0].XMLID
+		}
+	}
+	for _, f := range s.Failed {
+		if !maskedProbe(f.XML) {
+			continue
+		}
+		on := attr(f.XML, "on_node")
+		if on == "" {
+			on = f.Node
+		}
+		if name != "" && !strings.EqualFold(on, name) {
+			continue
+		}
+		key := attr(f.XML, "operation_key")
+		if key == "" {
+			key = attr(f.XML, "id")
+		}
+		if rsc, _, _, ok := parseOpKey(key); ok && rsc == id {
+			return f.XML
+		}
+	}
+	return nil
+}
+
+// insertProbe adds the failed probe's result after the state, where
+// pcmk__native_output_string puts it: " (<rc text>) " before any flags.
+func insertProbe(line string, x *pengine.RscView, node *pengine.NodeView, show uint32, op *etree.Element) string {
+	rc, _ := strconv.Atoi(attr(op, "rc-code"))
+	note := " (" + ocfExitStr(rc) + ") "
+	head := primitiveString(x, printableID(x), node, show, false)
+	// the state part ends before " (" flags or the end of the line
+	base := head
+	if i := strings.Index(base, " ("); i >= 0 && i > strings.Index(base, "):\t") {
+		base = base[:i]
+	}
+	return base + note + strings.TrimPrefix(line, base)
 }
