@@ -1,7 +1,7 @@
 // Command demo runs a Ringmaster cluster on this machine: N nodes in network
 // namespaces (internal/testcluster), our corosync ring on each, our pacemakerd with
-// our CIB manager and fencer (Debian's controller, scheduler, attribute manager and
-// executor fill in the daemons not written yet), a floating IP and a clone, crm_mon,
+// our CIB manager, fencer and executor (Debian's controller, scheduler and attribute
+// manager fill in the daemons not written yet), a floating IP and a clone, crm_mon,
 // and a failover when the VIP's node dies. `make demo` runs it; --hold keeps the
 // cluster up until Ctrl-C so you can look around with `ip netns exec <ns> ...`.
 package main
@@ -102,14 +102,14 @@ func main() {
 	show(ctx, n1, cmapctl, "runtime.members.")
 	show(ctx, n1, "/usr/sbin/corosync-quorumtool", "-s")
 
-	// Pacemaker: pacemakerd starts the CIB manager and the fencer from our
-	// bin/ (with --stack=ringmaster) and the subdaemons not written yet
-	// (controller, scheduler, attribute manager, executor) from Debian.
+	// Pacemaker: pacemakerd starts the CIB manager, the fencer and the executor
+	// from our bin/ (with --stack=ringmaster) and the subdaemons not written
+	// yet (controller, scheduler daemon, attribute manager) from Debian.
 	daemons := filepath.Join(c.Dir(), "daemons")
 	if err := os.MkdirAll(daemons, 0o755); err != nil {
 		t.Fatalf("%v", err)
 	}
-	for _, name := range []string{"pacemaker-based", "pacemaker-fenced"} {
+	for _, name := range []string{"pacemaker-based", "pacemaker-fenced", "pacemaker-execd"} {
 		if err := os.Symlink(filepath.Join(bin, name), filepath.Join(daemons, name)); err != nil {
 			t.Fatalf("%v", err)
 		}
