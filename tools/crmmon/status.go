@@ -129,6 +129,17 @@ func Build(cib *etree.Element, v *pengine.ClusterView) *Status {
 	nodes := append([]*pengine.NodeView(nil), v.Nodes...)
 	sort.SliceStable(nodes, func(i, j int) bool { return cmpNodeName(nodes[i].Name, nodes[j].Name) < 0 })
 	v.Nodes = nodes
+	// node->details->running_rsc grows as each node's lrm_resource entries
+	// are unpacked, so it follows their order in the status section.
+	for _, n := range v.Nodes {
+		pos := func(x *pengine.RscView) int {
+			if ops := x.History[n.Name]; len(ops) > 0 && ops[0].XML != nil && ops[0].XML.Parent() != nil {
+				return ops[0].XML.Parent().Index()
+			}
+			return 1 << 30
+		}
+		sort.SliceStable(n.Running, func(i, j int) bool { return pos(n.Running[i]) < pos(n.Running[j]) })
+	}
 	// pe__count_common: orphans count only while active.
 	v.Walk(func(r *pengine.RscView) {
 		if r.Kind != "primitive" || (r.Orphan && roleRank(r.Role) <= roleRank("Stopped")) {
