@@ -263,6 +263,13 @@ func TestKnetTwoLinks(t *testing.T) {
 	})
 	time.Sleep(3 * time.Second) // a few token rotations over link 1 only
 	k.agree([]int{1, 2, 3}, all3)
+	cfgtool := testenv.RequireBinary(t, "corosync-cfgtool")
+	for _, i := range []int{1, 3} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		out, _, _ := k.cl.Node(i).Exec(ctx, cfgtool, "-n")
+		cancel()
+		t.Logf("corosync-cfgtool -n on node %d (%s), link 0 of node 3 cut:\n%s", i, k.bins[i], out)
+	}
 	nft("delete", "table", "inet", "knetcut")
 	testcluster.Eventually(t, 20*time.Second, 250*time.Millisecond, func() (bool, string) {
 		o := k.procs[1].Output()
