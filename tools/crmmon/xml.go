@@ -43,16 +43,7 @@ func (r *xmlRenderer) render() []*pcmkout.Node {
 		}
 		if has(sec, SecTimes) {
 			sum.AddNew("last_update", "time", r.now.Local().Format(ctime))
-			lc := sum.AddNew("last_change", "time", s.LastWritten)
-			if s.User != "" {
-				lc.Set("user", s.User)
-			}
-			if s.Client != "" {
-				lc.Set("client", s.Client)
-			}
-			if s.Origin != "" {
-				lc.Set("origin", s.Origin)
-			}
+			sum.AddNew("last_change", "time", s.LastWritten, "user", s.User, "client", s.Client, "origin", s.Origin)
 		}
 		if has(sec, SecCounts) {
 			sum.AddNew("nodes_configured", "number", strconv.Itoa(len(v.Nodes)))
