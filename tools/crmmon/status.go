@@ -318,7 +318,12 @@ func bans(cib *etree.Element, v *pengine.ClusterView) []*Ban {
 			}
 			for _, nv := range v.Nodes {
 				if unameRule(rule, nv.Name) {
-					out = append(out, &Ban{ID: attr(e, "id"), Rsc: rsc, Node: nv.Name, NodeView: nv, Score: sc, Role: rrole})
+					// a rule-based location is unpacked under the rule's id
+					id := attr(rule, "id")
+					if id == "" {
+						id = attr(e, "id")
+					}
+					out = append(out, &Ban{ID: id, Rsc: rsc, Node: nv.Name, NodeView: nv, Score: sc, Role: rrole})
 				}
 			}
 		}

@@ -302,11 +302,13 @@ func (r *xmlRenderer) nodeSummary() *pcmkout.Node {
 	list := pcmkout.NewNode("node_history")
 	v := r.s.View
 	ops := has(r.o.Sections, SecOperations)
+	any := false
 	for _, ns := range nodeStates(r.s.CIB) {
 		n := nodeByID(v, attr(ns, "id"))
 		if n == nil || !n.Online || !inListFold(n.Name, r.o.OnlyNode) {
 			continue
 		}
+		any = true // the list header comes with the first online node
 		var nx *pcmkout.Node
 		for _, lr := range lrmResources(ns) {
 			id := attr(lr, "id")
@@ -372,7 +374,7 @@ func (r *xmlRenderer) nodeSummary() *pcmkout.Node {
 			}
 		}
 	}
-	if len(list.Children) == 0 {
+	if !any {
 		return nil
 	}
 	return list
