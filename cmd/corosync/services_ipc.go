@@ -278,10 +278,10 @@ func (q *fifo) close() {
 }
 
 
-// hasRing is openRing's test: only udp and udpu configurations run a ring yet.
+// hasRing is openRing's test: udp, udpu and knet configurations run a ring.
 func hasRing(d *Daemon) bool {
 	t := d.Config.Totem.Transport
-	return t == conf.TransportUDP || t == conf.TransportUDPU
+	return t == conf.TransportUDP || t == conf.TransportUDPU || t == conf.TransportKnet
 }
 
 // soloRing stands in for the ring when the configuration has none (knet for
