@@ -284,3 +284,8 @@ func TestKnetTwoLinks(t *testing.T) {
 	}
 	k.cleanLogs()
 }
+
+// TestKnetMixedCPGOrder: the mixed CPG order test (two Debian nodes, ours as
+// node 3, 600 messages) over knet, where totempg packs to the 65536-byte
+// net_mtu and knet fragments.
+func TestKnetMixedCPGOrder(t *testing.T) { testMixedCPGOrder(t, "knet") }
