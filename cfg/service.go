@@ -113,8 +113,12 @@ type ServiceOptions struct {
 	// Transport is "udp", "udpu" or "knet"; it decides the link status shape.
 	Transport string
 	// MTU is the payload MTU reported per link (udp/udpu: netmtu − 90).
-	MTU   uint32
-	Nodes []Node
+	MTU uint32
+	// LinkStatus, when set (knet), reports one link to a node as the transport
+	// sees it: connected and its MTU. Without it a link is connected while the
+	// node is in the ring, with MTU.
+	LinkStatus func(node uint32, link int) (connected bool, mtu uint32, ok bool)
+	Nodes      []Node
 	// Shutdown is called (once, without the Lock) when a shutdown is confirmed.
 	Shutdown func()
 	// KillNode asks the cluster to stop node id (cfg's KILLNODE message). It
@@ -435,10 +439,16 @@ func (s *Service) nodeStatus(id, version uint32) []byte {
 		}
 		ls := st[16+linkStatusSize*i:]
 		ls[0] = 1 // enabled
-		if reachable {
+		connected, mtu := reachable, s.o.MTU
+		if s.o.LinkStatus != nil && id != s.o.NodeID {
+			if c, m, ok := s.o.LinkStatus(id, i); ok {
+				connected, mtu = c, m
+			}
+		}
+		if connected {
 			ls[1] = 1 // connected
 		}
-		le.PutUint32(ls[4:], s.o.MTU)
+		le.PutUint32(ls[4:], mtu)
 		if s.o.Transport == "knet" {
 			local, _ := s.node(s.o.NodeID)
 			if i < len(local.Addrs) {

@@ -269,6 +269,17 @@ func TestKnetTwoLinks(t *testing.T) {
 		out, _, _ := k.cl.Node(i).Exec(ctx, cfgtool, "-n")
 		cancel()
 		t.Logf("corosync-cfgtool -n on node %d (%s), link 0 of node 3 cut:\n%s", i, k.bins[i], out)
+		if i == 3 {
+			// Our node reports knet's own link states, as corosync does.
+			for _, line := range strings.Split(out, "\n") {
+				if strings.Contains(line, "LINK: 0 ") && strings.Contains(line, "connected") {
+					t.Errorf("our cfgtool -n shows cut link 0 connected: %q", line)
+				}
+				if strings.Contains(line, "LINK: 1 ") && !strings.Contains(line, "connected") {
+					t.Errorf("our cfgtool -n shows link 1 not connected: %q", line)
+				}
+			}
+		}
 	}
 	nft("delete", "table", "inet", "knetcut")
 	testcluster.Eventually(t, 20*time.Second, 250*time.Millisecond, func() (bool, string) {

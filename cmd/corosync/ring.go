@@ -172,6 +172,9 @@ func (d *Daemon) startRing(ctx context.Context, r *ring) error {
 		}
 		engs.Attach(n)
 		d.attachIPCServices(n, engs)
+		if r.knet != nil {
+			d.attachKnetLinks(r.knet)
+		}
 		engs.OnShutdown = func(reason string) { d.Log.Errorf("%s", reason) }
 		engs.OnPloadDone = func(string) {
 			d.Sink.Logger("PLOAD").Func("message_handler_req_exec_pload_mcast").Warningf("Stopping corosync the hard way")

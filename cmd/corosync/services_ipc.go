@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,6 +36,8 @@ type ipcServices struct {
 
 	vqRun, cpgRun *fifo
 	nodeID        uint32
+	// knet is the running knet transport, if any: cfg reads link states from it.
+	knet atomic.Pointer[node.Knet]
 }
 
 var (
@@ -127,6 +130,14 @@ func newIPCServices(d *Daemon) *ipcServices {
 			_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
 		},
 		ReopenLogs: func() error { return nil },
+		LinkStatus: func(id uint32, link int) (bool, uint32, bool) {
+			k := s.knet.Load()
+			if k == nil {
+				return false, 0, false
+			}
+			c, m, ok := k.Link(id, uint8(link))
+			return c, uint32(m), ok
+		},
 	})
 	s.quorum = quorumsvc.NewService(quorumsvc.ServiceOptions{Lock: d.Lock, Provider: hasProvider(d)})
 	s.vq = votequorum.NewService(votequorum.ServiceOptions{Lock: d.Lock, Run: func(f func(*votequorum.Machine)) {
@@ -164,6 +175,9 @@ func resolve(a string) (netip.Addr, bool) {
 
 // attachIPCServices connects the services to the running ring: called once,
 // after the engines are attached to the node and before it runs.
+// attachKnetLinks lets corosync-cfgtool -s/-n show knet's own link states.
+func (d *Daemon) attachKnetLinks(k *node.Knet) { servicesOf(d).knet.Store(k) }
+
 func (d *Daemon) attachIPCServices(n *node.Node, engs *node.Corosync) {
 	s := servicesOf(d)
 	engs.OnCPG = func(rd cpg.Ready) { s.cpg.Apply(rd) }
@@ -276,7 +290,6 @@ func (q *fifo) close() {
 		close(q.done)
 	}
 }
-
 
 // hasRing is openRing's test: udp, udpu and knet configurations run a ring.
 func hasRing(d *Daemon) bool {
