@@ -585,3 +585,12 @@ func anySet(r *pengine.RscView, f func(*pengine.RscView) bool, any bool) bool {
 // runningRscs lists the primitives running on a node in the order the
 // scheduler attached them.
 func runningRscs(n *pengine.NodeView) []*pengine.RscView { return n.Running }
+
+// minZero is pcmk__scan_min_int(s, &v, 0): unparsable or negative is 0.
+func minZero(s string) int {
+	v, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || v < 0 {
+		return 0
+	}
+	return v
+}

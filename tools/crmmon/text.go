@@ -900,7 +900,7 @@ func (r *textRenderer) clone(x *pengine.RscView, show uint32, onlyNode, onlyRsc 
 				}
 				if !running[n.Name] && inListFold(n.Name, onlyNode) {
 					if op := failedProbeFor(r.s, x, n.Name); op != nil {
-						rc, _ := strconv.Atoi(attr(op, "rc-code"))
+						rc := minZero(attr(op, "rc-code"))
 						stopped[n.Name] = "Stopped (" + ocfExitStr(rc) + ")"
 					} else {
 						stopped[n.Name] = state
@@ -1240,7 +1240,7 @@ func opList(lr *etree.Element) []*etree.Element {
 	for _, op := range lr.SelectElements("lrm_rsc_op") {
 		task := attr(op, "operation")
 		iv := attr(op, "interval")
-		rc, _ := strconv.Atoi(attr(op, "rc-code"))
+		rc := minZero(attr(op, "rc-code"))
 		if task == "monitor" && (iv == "" || iv == "0") {
 			task = "probe"
 		}
@@ -1391,7 +1391,7 @@ func opHistoryString(op *etree.Element, timing bool) string {
 	if v := op.SelectAttr("queue-time"); v != nil {
 		s += fmt.Sprintf(" queue-time=\"%sms\"", v.Value)
 	}
-	rc, _ := strconv.Atoi(attr(op, "rc-code"))
+	rc := minZero(attr(op, "rc-code"))
 	return s + fmt.Sprintf(" rc=%d (%s)", rc, ocfExitStr(rc))
 }
 
@@ -1425,7 +1425,7 @@ func failedActionString(f *FailedOp, technical bool) string {
 	}
 	reason := attr(x, "exit-reason")
 	exec := attr(x, "exec-time")
-	rc, _ := strconv.Atoi(attr(x, "rc-code"))
+	rc := minZero(attr(x, "rc-code"))
 	status, _ := strconv.Atoi(attr(x, "op-status"))
 	if technical {
 		call := attr(x, "call-id")
@@ -1667,7 +1667,7 @@ func failedProbeFor(s *Status, x *pengine.RscView, name string) *etree.Element {
 // insertProbe adds the failed probe's result after the state, where
 // pcmk__native_output_string puts it: " (<rc text>) " before any flags.
 func insertProbe(line string, x *pengine.RscView, node *pengine.NodeView, show uint32, op *etree.Element) string {
-	rc, _ := strconv.Atoi(attr(op, "rc-code"))
+	rc := minZero(attr(op, "rc-code"))
 	note := " (" + ocfExitStr(rc) + ") "
 	head := primitiveString(x, printableID(x), node, show, false)
 	// the state part ends before " (" flags or the end of the line

@@ -354,7 +354,7 @@ func (r *xmlRenderer) nodeSummary() *pcmkout.Node {
 				if task == "monitor" && (iv == "" || iv == "0") {
 					task = "probe"
 				}
-				rc, _ := strconv.Atoi(attr(op, "rc-code"))
+				rc := minZero(attr(op, "rc-code"))
 				o := h.AddNew("operation_history", "call", attr(op, "call-id"), "task", task,
 					"rc", strconv.Itoa(rc), "rc_text", ocfExitStr(rc))
 				if iv != "" && iv != "0" {
@@ -390,7 +390,7 @@ func (r *xmlRenderer) failures() *pcmkout.Node {
 		if maskedProbe(f.XML) || !inList(f.Rsc, r.o.OnlyRsc) {
 			continue
 		}
-		rc, _ := strconv.Atoi(attr(x, "rc-code"))
+		rc := minZero(attr(x, "rc-code"))
 		st, _ := strconv.Atoi(attr(x, "op-status"))
 		reason := attr(x, "exit-reason")
 		if x.SelectAttr("exit-reason") == nil {
