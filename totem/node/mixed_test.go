@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,9 @@ var badRealLine = regexp.MustCompile(`(?i)(invalid|corrupt|unknown|malformed|err
 // TestMixedRing puts Debian's corosync 3.1.7 and Go nodes in one ring, over
 // udpu and udp, in both proportions; then kills and restarts a Go node and a
 // real node and checks that both sides agree again each time.
+// flushDiscard is corosync's note about a join received during a flush.
+var flushDiscard = regexp.MustCompile(`Discarding JOIN message during flush, nodeid=(\d+)`)
+
 func TestMixedRing(t *testing.T) {
 	for _, tc := range []struct {
 		mode transport.Mode
@@ -186,6 +190,13 @@ func testMixed(t *testing.T, mode transport.Mode, realIDs []int) {
 
 	for id, r := range reals {
 		for _, l := range strings.Split(r.output(), "\n") {
+			// corosync discards joins that arrive while it flushes, also between
+			// two real nodes starting together; only a join of ours counts.
+			if m := flushDiscard.FindStringSubmatch(l); m != nil {
+				if n, _ := strconv.Atoi(m[1]); reals[n] != nil {
+					continue
+				}
+			}
 			if badRealLine.MatchString(l) {
 				t.Errorf("real node %d: %s", id, l)
 			}
