@@ -125,8 +125,17 @@ func (k *knetCluster) agree(nodes []int, want []string) {
 // cleanLogs checks that no node logged knet, crypto or decode trouble.
 func (k *knetCluster) cleanLogs() {
 	k.t.Helper()
+	var realIDs []int
+	for i, b := range k.bins {
+		if b == "/usr/sbin/corosync" { // Debian's
+			realIDs = append(realIDs, i)
+		}
+	}
 	for i, p := range k.procs {
 		for _, l := range strings.Split(p.Output(), "\n") {
+			if realFlushDiscard(l, realIDs...) {
+				continue
+			}
 			ll := strings.ToLower(l)
 			for _, bad := range []string{"invalid", "corrupt", "unable to decrypt", "crypto", "error", "discarding", "unknown"} {
 				if strings.Contains(ll, bad) && !strings.Contains(ll, "crypto_") {
