@@ -29,22 +29,8 @@ func Dial(o ipc.ClientOptions) (*Client, error) {
 // Close disconnects.
 func (c *Client) Close() error { return c.ipc.Close() }
 
-func (c *Client) call(req []byte, wantID int32, size int) ([]byte, error) {
-	b, err := c.ipc.Request(req, c.timeout)
-	if err != nil {
-		return nil, fmt.Errorf("cfg: %w", err)
-	}
-	h, err := ipc.ParseResponseHeader(b)
-	if err != nil {
-		return nil, fmt.Errorf("cfg: %w", err)
-	}
-	if h.Error != int32(cmap.OK) {
-		return b, cmap.Error(h.Error)
-	}
-	if h.ID != wantID || len(b) < size {
-		return nil, cmap.ErrMessageError
-	}
-	return b, nil
+func (c *Client) call(req []byte, wantID int32, minSize int) ([]byte, error) {
+	return cmap.Call(c.ipc, "cfg", req, c.timeout, wantID, minSize)
 }
 
 func (c *Client) simple(id, resID int32, words ...uint32) error {

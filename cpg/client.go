@@ -32,22 +32,8 @@ func Dial(o ipc.ClientOptions) (*Client, error) {
 // Close disconnects without FINALIZE (as a process that exits).
 func (c *Client) Close() error { return c.ipc.Close() }
 
-func (c *Client) call(req []byte, wantID int32, size int) ([]byte, error) {
-	b, err := c.ipc.Request(req, c.timeout)
-	if err != nil {
-		return nil, fmt.Errorf("cpg: %w", err)
-	}
-	h, err := ipc.ParseResponseHeader(b)
-	if err != nil {
-		return nil, fmt.Errorf("cpg: %w", err)
-	}
-	if h.Error != int32(cmap.OK) {
-		return b, cmap.Error(h.Error)
-	}
-	if h.ID != wantID || len(b) < size {
-		return nil, cmap.ErrMessageError
-	}
-	return b, nil
+func (c *Client) call(req []byte, wantID int32, minSize int) ([]byte, error) {
+	return cmap.Call(c.ipc, "cpg", req, c.timeout, wantID, minSize)
 }
 
 func nameReq(id int32, size int, group string) []byte {

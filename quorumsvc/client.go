@@ -54,23 +54,8 @@ func Dial(model uint32, o ipc.ClientOptions) (*Client, error) {
 // Close disconnects.
 func (c *Client) Close() error { return c.ipc.Close() }
 
-// call sends req and checks the answer's id, size and error.
 func (c *Client) call(req []byte, wantID int32, minSize int) ([]byte, error) {
-	b, err := c.ipc.Request(req, c.timeout)
-	if err != nil {
-		return nil, fmt.Errorf("quorum: %w", err)
-	}
-	h, err := ipc.ParseResponseHeader(b)
-	if err != nil {
-		return nil, fmt.Errorf("quorum: %w", err)
-	}
-	if h.Error != int32(cmap.OK) {
-		return nil, cmap.Error(h.Error)
-	}
-	if h.ID != wantID || len(b) < minSize {
-		return nil, cmap.ErrMessageError
-	}
-	return b, nil
+	return cmap.Call(c.ipc, "quorum", req, c.timeout, wantID, minSize)
 }
 
 // Quorate is quorum_getquorate.
