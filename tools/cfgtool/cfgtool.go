@@ -7,6 +7,7 @@ package cfgtool
 import (
 	"fmt"
 	"io"
+	"ringmaster/internal/getopt"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,7 +16,6 @@ import (
 	"ringmaster/cfg"
 	"ringmaster/cmap"
 	"ringmaster/ipc"
-	"ringmaster/tools/quorumtool"
 )
 
 const (
@@ -101,7 +101,7 @@ func Run(prog string, args []string, env Env) int {
 			short = append(short, "-"+string(lo.short))
 		}
 	}
-	opts, _, bad := quorumtool.Getopt(short, optSpec)
+	opts, _, bad := getopt.Parse(short, optSpec)
 	var action byte
 	var nodeID uint32
 	brief := false

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"ringmaster/internal/getopt"
 	"strings"
 	"syscall"
 	"time"
@@ -171,9 +172,9 @@ func Run(args []string, dial Dialer, stdio IO) (code int) {
 	trackPrefix := true
 	m := cmap.MapICMap
 	var clearOpt, settingsFile string
-	opts, params, errMsg := getopt(args, "m:hqgsdDtTbp:C:")
+	opts, params, errMsg := getopt.Parse(args, "m:hqgsdDtTbp:C:")
 	for _, o := range opts {
-		switch o.c {
+		switch o.C {
 		case 'h':
 			io.WriteString(stdio.Stdout, helpText)
 			return 0
@@ -190,11 +191,11 @@ func Run(args []string, dial Dialer, stdio IO) (code int) {
 		case 'D':
 			act = actionDeletePrefix
 		case 'p':
-			settingsFile, act = o.arg, actionLoad
+			settingsFile, act = o.Arg, actionLoad
 		case 'C':
-			switch o.arg {
+			switch o.Arg {
 			case "knet", "totem", "ipc", "schedmiss", "all":
-				act, clearOpt, m = actionClearStats, o.arg, cmap.MapStats
+				act, clearOpt, m = actionClearStats, o.Arg, cmap.MapStats
 			default:
 				fmt.Fprintln(stdio.Stderr, "argument to -C should be 'knet', 'totem', 'ipc', 'schedmiss' or 'all'")
 				return 1
@@ -204,7 +205,7 @@ func Run(args []string, dial Dialer, stdio IO) (code int) {
 		case 'T':
 			act = actionTrack
 		case 'm':
-			switch o.arg {
+			switch o.Arg {
 			case "icmap", "default":
 				m = cmap.MapICMap
 			case "stats":

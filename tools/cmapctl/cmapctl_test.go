@@ -256,9 +256,6 @@ func FuzzScan(f *testing.F) {
 		scanUint(s)
 		scanFloat(s, 32)
 		scanFloat(s, 64)
-		opts, ops, _ := getopt(strings.Fields(s), "m:hqgsdDtTbp:C:")
-		_ = append(opts, opt{})
-		_ = ops
 	})
 }
 

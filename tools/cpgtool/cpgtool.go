@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"ringmaster/internal/getopt"
 	"strings"
 
 	"ringmaster/cfg"
 	"ringmaster/cmap"
 	"ringmaster/cpg"
 	"ringmaster/ipc"
-	"ringmaster/tools/quorumtool"
 )
 
 // Env is what the tool talks to.
@@ -53,7 +53,7 @@ func groupText(g string, escape bool) string {
 
 // Run is main(); prog is argv[0].
 func Run(prog string, args []string, env Env) int {
-	opts, _, bad := quorumtool.Getopt(args, "hd:ne")
+	opts, _, bad := getopt.Parse(args, "hd:ne")
 	var delim byte
 	escape, namesOnly := true, false
 	for _, o := range opts {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"ringmaster/internal/getopt"
 	"sort"
 	"strconv"
 	"strings"
@@ -109,7 +110,7 @@ func Run(args []string, env Env) int {
 		env.LookupAddr = lookupAddr
 	}
 	o := options{command: 's'}
-	parsed, _, bad := Getopt(args, optSpec)
+	parsed, _, bad := getopt.Parse(args, optSpec)
 	for _, op := range parsed {
 		switch op.C {
 		case 'f':
@@ -687,58 +688,4 @@ func lookupAddr(a netip.Addr) string {
 		return a.String()
 	}
 	return strings.TrimSuffix(names[0], ".")
-}
-
-// Opt is one parsed option.
-type Opt struct {
-	C   byte
-	Arg string
-}
-
-// Getopt is GNU getopt(3) for short options as corosync's tools use it: options
-// may follow operands, "--" ends them, and the first bad option stops parsing
-// with glibc's message (without the program name).
-func Getopt(args []string, spec string) (opts []Opt, operands []string, errMsg string) {
-	hasArg := map[byte]bool{}
-	known := map[byte]bool{}
-	for i := 0; i < len(spec); i++ {
-		known[spec[i]] = true
-		if i+1 < len(spec) && spec[i+1] == ':' {
-			hasArg[spec[i]] = true
-			i++
-		}
-	}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			return opts, append(operands, args[i+1:]...), ""
-		}
-		if len(a) < 2 || a[0] != '-' {
-			operands = append(operands, a)
-			continue
-		}
-		if a[1] == '-' {
-			return opts, operands, fmt.Sprintf("unrecognized option '%s'", a)
-		}
-		for j := 1; j < len(a); j++ {
-			c := a[j]
-			if !known[c] || c == ':' {
-				return opts, operands, fmt.Sprintf("invalid option -- '%c'", c)
-			}
-			if !hasArg[c] {
-				opts = append(opts, Opt{C: c})
-				continue
-			}
-			if j+1 < len(a) {
-				opts = append(opts, Opt{C: c, Arg: a[j+1:]})
-			} else if i+1 < len(args) {
-				i++
-				opts = append(opts, Opt{C: c, Arg: args[i]})
-			} else {
-				return opts, operands, fmt.Sprintf("option requires an argument -- '%c'", c)
-			}
-			break
-		}
-	}
-	return opts, operands, ""
 }

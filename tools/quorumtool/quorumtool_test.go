@@ -46,24 +46,3 @@ func TestBadArguments(t *testing.T) {
 		}
 	}
 }
-
-func TestGetopt(t *testing.T) {
-	opts, operands, bad := Getopt([]string{"-sl", "x", "-e5", "-n", "3", "--", "-p"}, optSpec)
-	if bad != "" || len(opts) != 4 || opts[2].Arg != "5" || opts[3].Arg != "3" || len(operands) != 2 || operands[1] != "-p" {
-		t.Errorf("%v %v %q", opts, operands, bad)
-	}
-	if _, _, bad := Getopt([]string{"--long"}, optSpec); bad != "unrecognized option '--long'" {
-		t.Errorf("%q", bad)
-	}
-}
-
-func FuzzGetopt(f *testing.F) {
-	f.Add("-s -e 3 -o n", "VHaslpmfe:v:hin:o:")
-	f.Add("-x --y -- z", "x")
-	f.Fuzz(func(t *testing.T, args, spec string) {
-		opts, operands, _ := Getopt(strings.Fields(args), spec)
-		if len(opts)+len(operands) > len(strings.Fields(args))*len(args)+1 {
-			t.Fatal("more results than input")
-		}
-	})
-}
