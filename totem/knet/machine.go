@@ -116,6 +116,10 @@ type link struct {
 	lastPong  time.Duration
 	latency   time.Duration // running mean
 	samples   int
+	latMin    time.Duration // smallest and largest accepted RTT (stats latency_min/max)
+	latMax    time.Duration
+	upCount   int // times the link came up / went down (stats up_count, down_count)
+	downCount int
 	backoff   int
 	lastDecay time.Duration
 
@@ -155,11 +159,14 @@ type Outgoing struct {
 	Packet Packet
 }
 
-// Message is a complete message from a peer.
+// Message is a complete message from a peer. Compress names the model the
+// sender compressed Data with (0: clear); the driver decompresses, as libknet
+// does after reassembly (threads_rx.c).
 type Message struct {
-	From  NodeID
-	Bcast bool
-	Data  []byte
+	From     NodeID
+	Bcast    bool
+	Compress CompressModel
+	Data     []byte
 }
 
 // LinkEvent reports a link going up or down.
@@ -188,10 +195,13 @@ type Received struct {
 	Packet Packet
 }
 
-// Send asks for a message to be sent to one host, or to all reachable hosts when To is 0.
+// Send asks for a message to be sent to one host, or to all reachable hosts when
+// To is 0. Compress is the model Data was already compressed with (0: clear); it
+// goes into every fragment's header (compression happens before fragmentation).
 type Send struct {
-	To   NodeID
-	Data []byte
+	To       NodeID
+	Data     []byte
+	Compress CompressModel
 }
 
 // SendFailed reports that sending a packet failed. KernelMTU > 0 means the kernel
@@ -263,6 +273,11 @@ type LinkStatus struct {
 	MTUValid  bool
 	Latency   time.Duration
 	Reachable bool
+	// For stats.knet.nodeN.linkM: RTT extremes, the number of latency samples
+	// in the running mean, and how often the link went up and down.
+	LatencyMin, LatencyMax time.Duration
+	LatencySamples         int
+	UpCount, DownCount     int
 }
 
 // Status lists every link of every host, in host and link order.
@@ -270,7 +285,8 @@ func (m *Machine) Status() []LinkStatus {
 	var out []LinkStatus
 	for _, h := range m.hosts {
 		for _, l := range h.links {
-			out = append(out, LinkStatus{Host: h.id, Link: l.cfg.Link, Up: l.up, MTU: l.mtu, MTUValid: l.mtuValid, Latency: l.latency, Reachable: h.reachable})
+			out = append(out, LinkStatus{Host: h.id, Link: l.cfg.Link, Up: l.up, MTU: l.mtu, MTUValid: l.mtuValid, Latency: l.latency, Reachable: h.reachable,
+				LatencyMin: l.latMin, LatencyMax: l.latMax, LatencySamples: l.samples, UpCount: l.upCount, DownCount: l.downCount})
 		}
 	}
 	return out
@@ -399,7 +415,7 @@ func (m *Machine) receive(now time.Duration, in Received) {
 			return // "Source host N not reachable yet"
 		}
 		if msg, ok := h.rx.Data(p); ok {
-			m.ready.Messages = append(m.ready.Messages, Message{From: h.id, Bcast: p.Bcast, Data: append([]byte(nil), msg...)})
+			m.ready.Messages = append(m.ready.Messages, Message{From: h.id, Bcast: p.Bcast, Compress: CompressModel(p.Compress), Data: append([]byte(nil), msg...)})
 		}
 	}
 }
@@ -414,6 +430,10 @@ func (m *Machine) pong(now time.Duration, h *host, l *link, p *Ping) {
 		l.samples++
 	}
 	l.latency += (rtt - l.latency) / time.Duration(l.samples)
+	if l.latMin == 0 || rtt < l.latMin {
+		l.latMin = rtt
+	}
+	l.latMax = max(l.latMax, rtt)
 	if l.up {
 		return
 	}
@@ -432,6 +452,11 @@ func (m *Machine) setLink(h *host, l *link, up bool) {
 		return
 	}
 	l.up, l.pongs = up, 0
+	if up {
+		l.upCount++
+	} else {
+		l.downCount++
+	}
 	if !up {
 		l.backoff = maxBackoff
 		l.probing = false
@@ -627,7 +652,7 @@ func (m *Machine) send(s Send) {
 	for _, h := range dests {
 		for _, l := range m.choose(h) {
 			for i, f := range frags {
-				d := &Data{Node: m.cfg.Self, Seq: m.txSeq, Bcast: s.To == 0, FragNum: uint8(len(frags)), Payload: f}
+				d := &Data{Node: m.cfg.Self, Seq: m.txSeq, Compress: uint8(s.Compress), Bcast: s.To == 0, FragNum: uint8(len(frags)), Payload: f}
 				if len(frags) > 1 {
 					d.FragSeq = uint8(i + 1)
 				}

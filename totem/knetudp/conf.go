@@ -78,3 +78,15 @@ func FromConf(t *conf.Totem, self uint32) (knet.Config, error) {
 	}
 	return cfg, nil
 }
+
+// CompressFromConf is totemknet_configure_compression's input: the model,
+// threshold and level of totem.knet_compression_* ("none", corosync's
+// default, leaves compression off; libknet then still accepts compressed
+// messages from peers).
+func CompressFromConf(t *conf.Totem) (knet.CompressConfig, error) {
+	m, err := knet.ParseCompressModel(t.KnetCompressionModel)
+	if err != nil {
+		return knet.CompressConfig{}, err
+	}
+	return knet.CompressConfig{Model: m, Threshold: int(t.KnetCompressionThreshold), Level: int(t.KnetCompressionLevel)}, nil
+}

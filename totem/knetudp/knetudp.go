@@ -32,6 +32,10 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// QueueLen bounds the receive channel (default 1024).
 	QueueLen int
+	// Compress is knet_compression_*: the model outgoing messages are
+	// compressed with. Incoming compressed messages are accepted with every
+	// model knet.CompressModel.CanDecompress lists, whatever this says.
+	Compress knet.CompressConfig
 }
 
 // Message is a message received from a peer.
@@ -43,11 +47,12 @@ type Message struct {
 
 // Stats counts what the sockets saw; read with Load.
 type Stats struct {
-	Sent, SendErrors atomic.Uint64
-	Received         atomic.Uint64
-	DroppedCrypto    atomic.Uint64 // failed authentication or decryption
-	DroppedDecode    atomic.Uint64 // not a knet packet
-	DroppedQueueFull atomic.Uint64
+	Sent, SendErrors  atomic.Uint64
+	Received          atomic.Uint64
+	DroppedCrypto     atomic.Uint64 // failed authentication or decryption
+	DroppedDecode     atomic.Uint64 // not a knet packet
+	DroppedQueueFull  atomic.Uint64
+	DroppedDecompress atomic.Uint64 // compressed with a model we lack, or corrupt
 }
 
 // Conn is an open knet node.
@@ -64,6 +69,8 @@ type Conn struct {
 	recv   chan Message
 	events chan any
 
+	txBuf, sealBuf []byte // the loop goroutine's packet buffers
+
 	mu     sync.Mutex
 	m      *knet.Machine
 	status []knet.LinkStatus
@@ -72,6 +79,12 @@ type Conn struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	Stats  Stats
+
+	counters map[linkKey]*LinkCounters // fixed at Open
+	hstats   handleStats
+	txMu     sync.Mutex
+	txComp   *knet.Compressor // Send's, under txMu
+	rxComp   *knet.Compressor // the loop goroutine's
 }
 
 // Open binds the link sockets and starts the node.
@@ -93,6 +106,27 @@ func Open(cfg Config) (*Conn, error) {
 	}
 	if c.crypto == nil {
 		c.crypto, _ = knet.NewCrypto(knet.CryptoConfig{}, nil)
+	}
+	c.counters = map[linkKey]*LinkCounters{}
+	for _, h := range cfg.Machine.Hosts {
+		for _, l := range h.Links {
+			c.counters[linkKey{h.ID, l.Link}] = &LinkCounters{}
+		}
+	}
+	c.rxComp, _, _ = knet.NewCompressor(knet.CompressConfig{})
+	if cfg.Compress.Model != knet.CompressNone {
+		// As totemknet_configure_compression: a refused configuration is
+		// logged and the node runs without compression.
+		comp, warn, err := knet.NewCompressor(cfg.Compress)
+		switch {
+		case err != nil:
+			c.logf("knet_handle_compress failed: %v", err)
+		case warn != "":
+			c.logf("%s", warn)
+		}
+		if err == nil {
+			c.txComp = comp
+		}
 	}
 	for _, h := range cfg.Machine.Hosts {
 		for _, l := range h.Links {
@@ -183,18 +217,31 @@ func (c *Conn) readLoop(link uint8, s *net.UDPConn) {
 			continue // ICMP errors surface here on Linux; the pong timeout decides
 		}
 		c.Stats.Received.Add(1)
+		var t0 time.Time
+		if c.crypto.Enabled() {
+			t0 = time.Now()
+		}
 		plain, err := c.crypto.Open(buf[:n])
 		if err != nil {
 			c.Stats.DroppedCrypto.Add(1)
 			continue
 		}
-		if !c.crypto.Enabled() {
+		if c.crypto.Enabled() {
+			d := since(t0) / 1000
+			c.hstats.update(func(s *HandleStats) {
+				s.RxCryptPackets++
+				s.RxCryptTime.add(d)
+			})
+		} else {
 			plain = append([]byte(nil), plain...)
 		}
 		p, err := knet.Decode(plain)
 		if err != nil {
 			c.Stats.DroppedDecode.Add(1)
 			continue
+		}
+		if lc := c.counters[linkKey{p.Source(), link}]; lc != nil {
+			lc.rx(p.Type(), n)
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		select {
@@ -256,6 +303,24 @@ func (c *Conn) act(rd knet.Ready) {
 		c.event(MTUChange{MTU: rd.DataMTU})
 	}
 	for _, msg := range rd.Messages {
+		if msg.Compress != knet.CompressNone {
+			t0 := time.Now()
+			clear, err := c.rxComp.Decompress(msg.Compress, msg.Data)
+			if err != nil {
+				// threads_rx.c: "Unable to decompress packet": dropped.
+				c.logf("Unable to decompress packet from host %d: %v", msg.From, err)
+				c.Stats.DroppedDecompress.Add(1)
+				continue
+			}
+			d := since(t0)
+			c.hstats.update(func(s *HandleStats) {
+				s.RxCompressTime.add(d)
+				s.RxCompressedPackets++
+				s.RxCompressedOriginalBytes += uint64(len(clear))
+				s.RxCompressedSizeBytes += uint64(len(msg.Data))
+			})
+			msg.Data = clear
+		}
 		select {
 		case c.recv <- Message{From: msg.From, Bcast: msg.Bcast, Data: msg.Data}:
 		default:
@@ -280,11 +345,27 @@ func (c *Conn) write(o knet.Outgoing) {
 		return
 	}
 	var salt [knet.SaltSize]byte
+	c.txBuf = o.Packet.AppendTo(c.txBuf[:0])
+	var wire []byte
 	if c.crypto.Enabled() {
+		t0 := time.Now()
 		_, _ = rand.Read(salt[:])
+		c.sealBuf = c.crypto.Seal(c.sealBuf[:0], c.txBuf, &salt)
+		wire = c.sealBuf
+		d := since(t0) / 1000
+		c.hstats.update(func(s *HandleStats) {
+			s.TxCryptPackets++
+			s.TxCryptByteOverhead += uint64(len(wire) - len(c.txBuf))
+			s.TxCryptTime.add(d)
+		})
+	} else {
+		wire = c.txBuf
 	}
-	wire := c.crypto.Seal(nil, knet.Encode(o.Packet), &salt)
 	_, err := s.WriteToUDPAddrPort(wire, o.To)
+	lc := c.counters[linkKey{o.Host, o.Link}]
+	if lc != nil {
+		lc.tx(o.Packet.Type(), len(wire), err != nil)
+	}
 	if err == nil {
 		c.Stats.Sent.Add(1)
 		return
@@ -310,8 +391,30 @@ func (c *Conn) Send(to knet.NodeID, b []byte) error {
 	if len(b) == 0 || len(b) > knet.MaxPacket {
 		return fmt.Errorf("knetudp: message of %d bytes", len(b))
 	}
+	data, model := append([]byte(nil), b...), knet.CompressNone
+	if c.txComp != nil {
+		c.txMu.Lock()
+		t0 := time.Now()
+		out, m, tried := c.txComp.Compress(b)
+		if m != knet.CompressNone {
+			data, model = append(data[:0], out...), m
+		}
+		if tried {
+			d := since(t0)
+			c.hstats.update(func(s *HandleStats) {
+				s.TxCompressTime.add(d)
+				s.TxCompressedPackets++
+				s.TxCompressedOriginalBytes += uint64(len(b))
+				s.TxCompressedSizeBytes += uint64(len(out))
+			})
+		}
+		if model == knet.CompressNone {
+			c.hstats.update(func(s *HandleStats) { s.TxUncompressedPackets++ })
+		}
+		c.txMu.Unlock()
+	}
 	select {
-	case c.in <- knet.Send{To: to, Data: append([]byte(nil), b...)}:
+	case c.in <- knet.Send{To: to, Data: data, Compress: model}:
 		return nil
 	case <-c.ctx.Done():
 		return net.ErrClosed
@@ -338,6 +441,9 @@ func (c *Conn) DataMTU() int {
 	defer c.mu.Unlock()
 	return c.m.DataMTU()
 }
+
+// Done is closed when the node is closed.
+func (c *Conn) Done() <-chan struct{} { return c.ctx.Done() }
 
 // Close stops the node and closes its sockets.
 func (c *Conn) Close() error {
