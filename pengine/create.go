@@ -609,6 +609,14 @@ func (c *cluster) scheduleProbes() {
 		if n.Unclean || n.NoDiscovery {
 			continue
 		}
+		// CIBs saved before Pacemaker 1.1.14 may carry probe_complete=false:
+		// the node is asked to re-probe everything itself instead of being
+		// given per-resource probes (pcmk__schedule_probes).
+		if v, ok := n.Attrs["probe_complete"]; ok && !isTrue(v) {
+			a := c.newAction(nil, "probe_again-"+n.Uname, "probe_again", n, false)
+			a.Meta["op_no_wait"] = "true"
+			continue
+		}
 		for _, r := range c.resources {
 			c.probe(r, n)
 		}

@@ -190,12 +190,16 @@ func (res *Result) ExecutionLines() []string {
 			}
 			done[s.Action] = true
 			progress = true
-			out = append(out, execLine(s.Action))
+			if l := execLine(s.Action); l != "" {
+				out = append(out, l)
+			}
 		}
 		remaining = next
 		if !progress {
 			for _, s := range remaining {
-				out = append(out, execLine(s.Action))
+				if l := execLine(s.Action); l != "" {
+					out = append(out, l)
+				}
 			}
 			break
 		}
@@ -203,8 +207,12 @@ func (res *Result) ExecutionLines() []string {
 	return out
 }
 
+// execLine is the simulator's line for one executed action; probe_again
+// is confirmed silently (pcmk_simulate.c simulate_rsc_action).
 func execLine(a *Action) string {
 	switch {
+	case a.Task == "probe_again":
+		return ""
 	case a.Task == "stonith":
 		return fmt.Sprintf("  * Fencing %s (%s)", a.Node.Uname, a.Meta["stonith_action"])
 	case a.Task == "do_shutdown":
