@@ -349,8 +349,10 @@ func (c *cluster) createRecurring(r *Resource) {
 
 func itoa(i int) string { return strconvItoa(i) }
 
+// maintenance is pe_rsc_maintenance: the resource's own maintenance meta or
+// the cluster's maintenance-mode.
 func (r *Resource) maintenance() bool {
-	return isTrue(r.Meta["maintenance"])
+	return r.InMaintenance
 }
 
 func (c *cluster) recurringForActive(r *Resource, start *Action, n *Node, od *OpDef, key string) {

@@ -69,9 +69,17 @@ func (c *cluster) orderStopsBeforeShutdown(n *Node, d *Action) {
 		if a.Rsc == nil || a.Node != n || a.Task != "stop" {
 			continue
 		}
-		if !a.Rsc.Managed {
+		// Maintenance leaves the resource untouched; an unmanaged resource
+		// is skipped too unless it is blocked by a failure, whose
+		// unrunnable stop then blocks the shutdown
+		// (pcmk__order_stops_before_shutdown).
+		if a.Rsc.maintenance() || n.Maintenance {
 			continue
 		}
+		if !a.Rsc.Managed && !a.Rsc.Block {
+			continue
+		}
+		a.clear(aOptional)
 		orderActions(a, d, orderOptional|orderRunnableLeft)
 	}
 }

@@ -120,6 +120,7 @@ type Resource struct {
 	MigrationThreshold int
 	FailureTimeout     int // seconds
 	Managed            bool
+	InMaintenance      bool // pe_rsc_maintenance
 	Orphan             bool
 	Failed, StopFlag   bool // pe_rsc_failed, pe_rsc_stop
 	Block              bool

@@ -181,6 +181,7 @@ func (c *cluster) unpackResource(e *etree.Element, parent *Resource, suffix stri
 	}
 	if isTrue(m["maintenance"]) || c.maintenanceMode {
 		r.Managed = false
+		r.InMaintenance = true
 	}
 	r.Notify = isTrue(m["notify"])
 	if v, ok := m["allow-migrate"]; ok {
