@@ -269,6 +269,9 @@ type Action struct {
 
 	RunnableBefore, RequiredRunnableBefore int
 
+	// Before and After are kept oldest first; upstream prepends to
+	// actions_before/actions_after, so flag propagation walks them from the
+	// end to visit orderings in Pacemaker's order.
 	Before []*orderEdge // actions that must run first (inputs)
 	After  []*orderEdge
 }

@@ -313,7 +313,9 @@ func (c *cluster) updateAction(then *Action, depth int) {
 		}
 		then.clear(aRunnable)
 	}
-	for i := 0; i < len(then.Before); i++ {
+	// order_actions prepends to actions_before, so upstream walks the
+	// newest ordering first; edges added during the walk are not visited.
+	for i := len(then.Before) - 1; i >= 0; i-- {
 		e := then.Before[i]
 		first := e.Action
 		thenNode, firstNode := then.Node, first.Node
@@ -351,8 +353,8 @@ func (c *cluster) updateAction(then *Action, depth int) {
 			e.Type = orderNone
 		}
 		if changedFirst {
-			for _, a := range first.After {
-				c.updateAction(a.Action, depth+1)
+			for i := len(first.After) - 1; i >= 0; i-- {
+				c.updateAction(first.After[i].Action, depth+1)
 			}
 			c.updateAction(first, depth+1)
 		}
@@ -365,8 +367,8 @@ func (c *cluster) updateAction(then *Action, depth int) {
 			c.blockColocationDependents(then)
 		}
 		c.updateAction(then, depth+1)
-		for _, a := range then.After {
-			c.updateAction(a.Action, depth+1)
+		for i := len(then.After) - 1; i >= 0; i-- {
+			c.updateAction(then.After[i].Action, depth+1)
 		}
 	}
 }
@@ -553,8 +555,8 @@ func (c *cluster) multiUpdate(first, then *Action, n *Node, flags, filter, typ i
 		ct = ct || a
 		cf = cf || b
 		if a {
-			for _, nx := range ca.After {
-				c.updateAction(nx.Action, 60)
+			for i := len(ca.After) - 1; i >= 0; i-- {
+				c.updateAction(ca.After[i].Action, 60)
 			}
 		}
 	}
