@@ -19,6 +19,8 @@ type cfgRsc struct {
 	priority   int
 	parent     *cfgRsc
 	children   []*cfgRsc
+	xml        *etree.Element
+	tag        string
 
 	locations []*locCons    // rsc_location, in unpack order
 	thisWith  []*colocation // rsc_cons: this resource is the dependent
@@ -119,7 +121,7 @@ func loadConfig(cib *etree.Element) *config {
 	}
 	var add func(e *etree.Element, parent *cfgRsc)
 	add = func(e *etree.Element, parent *cfgRsc) {
-		r := &cfgRsc{id: e.SelectAttrValue("id", ""), parent: parent,
+		r := &cfgRsc{id: e.SelectAttrValue("id", ""), parent: parent, xml: e, tag: e.Tag,
 			priority: parseScore(metaValue(e, "priority"))}
 		switch e.Tag {
 		case "primitive":
