@@ -264,32 +264,86 @@ func (c *cluster) setMembers(s *etree.Element) []*Resource {
 	return out
 }
 
+// unpackColocationSets is the resource_set half of
+// pcmk__unpack_colocation: each set is colocated within itself, then every
+// set with the one before it. Set colocations ignore node-attribute.
 func (c *cluster) unpackColocationSets(e *etree.Element, sets []*etree.Element, score int) {
-	id := attr(e, "id")
 	var prev *etree.Element
 	for _, s := range sets {
 		s = c.resolveRef(s)
-		sscore := score
-		if hasAttr(s, "score") {
-			sscore = parseScore(attr(s, "score"), nil)
-		}
-		members := c.setMembers(s)
-		role := roleAttr(s, "role")
-		if !hasAttr(s, "sequential") || isTrue(attr(s, "sequential")) {
-			for i := 1; i < len(members); i++ {
-				c.newColocation(id, attr(e, "node-attribute"), sscore, members[i], members[i-1], role, role, c.influenceOf(e, members[i]))
-			}
-		}
+		c.colocateWithinSet(e, s, score)
 		if prev != nil {
-			pm := c.setMembers(prev)
-			if len(pm) > 0 && len(members) > 0 {
-				// each member of this set with the last of... (with-rsc is the previous set's last)
-				last := pm[len(pm)-1]
-				first := members[0]
-				c.newColocation(id, attr(e, "node-attribute"), score, first, last, role, roleAttr(prev, "role"), c.influenceOf(e, first))
-			}
+			c.colocateSets(e, prev, s, score)
 		}
 		prev = s
+	}
+}
+
+// setIsSequential reads a set's sequential attribute, which defaults to true.
+func setIsSequential(s *etree.Element) bool {
+	return !hasAttr(s, "sequential") || isTrue(attr(s, "sequential"))
+}
+
+// colocateWithinSet is unpack_colocation_set. A positive score chains the
+// members: with ordering="group" (the default) each member follows the one
+// listed before it, with ordering="listed" each member leads the one after
+// it. A negative score anti-colocates every member with every member listed
+// before it, the only way to keep all of them apart.
+func (c *cluster) colocateWithinSet(e, s *etree.Element, score int) {
+	setID := attr(s, "id")
+	if hasAttr(s, "score") {
+		score = parseScore(attr(s, "score"), nil)
+	}
+	if score == 0 || !setIsSequential(s) {
+		return
+	}
+	members := c.setMembers(s)
+	role := roleAttr(s, "role")
+	ordering := attr(s, "ordering")
+	switch {
+	case score > 0 && (ordering == "" || strings.EqualFold(ordering, "group")):
+		for i := 1; i < len(members); i++ {
+			c.newColocation(setID, "", score, members[i], members[i-1], role, role, c.influenceOf(e, members[i]))
+		}
+	case score > 0:
+		for i := 1; i < len(members); i++ {
+			c.newColocation(setID, "", score, members[i-1], members[i], role, role, c.influenceOf(e, members[i-1]))
+		}
+	default:
+		for i, r := range members {
+			influence := c.influenceOf(e, r)
+			for _, with := range members[:i] {
+				if with.ID == r.ID {
+					break
+				}
+				c.newColocation(setID, "", score, r, with, role, role, influence)
+			}
+		}
+	}
+}
+
+// colocateSets is colocate_rsc_sets: the earlier set (set1) depends on the
+// later one (set2). A sequential set is represented by one member, set1 by
+// its first and set2 by its last; a non-sequential set by all of its
+// members.
+func (c *cluster) colocateSets(e, set1, set2 *etree.Element, score int) {
+	if score == 0 {
+		return
+	}
+	id := attr(e, "id")
+	m1, m2 := c.setMembers(set1), c.setMembers(set2)
+	role1, role2 := roleAttr(set1, "role"), roleAttr(set2, "role")
+	if setIsSequential(set1) && len(m1) > 0 {
+		m1 = m1[:1]
+	}
+	if setIsSequential(set2) && len(m2) > 0 {
+		m2 = m2[len(m2)-1:]
+	}
+	for _, r1 := range m1 {
+		influence := c.influenceOf(e, r1)
+		for _, r2 := range m2 {
+			c.newColocation(id, "", score, r1, r2, role1, role2, influence)
+		}
 	}
 }
 
