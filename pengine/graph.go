@@ -140,6 +140,12 @@ func (c *cluster) buildGraph() *Graph {
 	var walk func(r *Resource)
 	walk = func(r *Resource) {
 		if r.Kind == KindClone {
+			// clone_expand first re-summarises every clone action from its
+			// instances: one whose instances all became unrunnable late
+			// (after its own orderings were settled) is unrunnable too.
+			for _, a := range r.Actions {
+				c.actionFlags(a, nil)
+			}
 			for _, t := range []string{"start", "stop", "promote", "demote"} {
 				c.createNotifications(r, r.notif[t])
 			}
