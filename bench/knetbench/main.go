@@ -77,6 +77,8 @@ type result struct {
 	err      string
 }
 
+var showStats = pflag.Bool("show-stats", false, "print node 1's retransmit, token-loss and drop counters as last seen during each pload run")
+
 var ploadRE = regexp.MustCompile(`Writes (\d+) bytes per write\s+([\d.]+) seconds runtime,\s+([\d.]+) TP/S,\s+([\d.]+) MB/S`)
 
 func rssKiB(pid int) int {
@@ -156,7 +158,15 @@ func pload(t *benchT, bin, cmapctl string, n, size, count int, compress string, 
 		}
 	}
 	end := time.Now().Add(4 * time.Minute)
+	lastStats := ""
 	for time.Now().Before(end) {
+		if *showStats {
+			c2, cancel2 := context.WithTimeout(ctx, time.Second)
+			if out, rc, _ := n1.Exec(c2, cmapctl, "-m", "stats"); rc == 0 {
+				lastStats = out
+			}
+			cancel2()
+		}
 		done := true
 		for _, p := range procs {
 			if !p.Exited() {
@@ -168,6 +178,13 @@ func pload(t *benchT, bin, cmapctl string, n, size, count int, compress string, 
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if *showStats {
+		for _, l := range strings.Split(lastStats, "\n") {
+			if strings.Contains(l, "retx") || strings.Contains(l, "token_lost") || strings.Contains(l, "dropped") || strings.Contains(l, "entered") || strings.Contains(l, "errors (u") && !strings.HasSuffix(l, "= 0") {
+				fmt.Fprintf(os.Stderr, "  node 1 %s: %s\n", filepath.Base(bin), l)
+			}
+		}
 	}
 	var tps, mbs []float64
 	for i, p := range procs {

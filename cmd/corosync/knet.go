@@ -59,11 +59,12 @@ func (d *Daemon) openKnetRing() (*ring, error) {
 		// errors/warnings; the ring runs on without compression.
 		compLog = klog.Func("compress_cfg").Warningf
 	}
-	conn, err := knetudp.Open(knetudp.Config{Machine: kcfg, Logf: klog.Func("knet").Tracef, Compress: comp, CompressLogf: compLog})
+	kn, err := node.OpenKnet(knetudp.Config{Machine: kcfg, Logf: klog.Func("knet").Tracef, Compress: comp, CompressLogf: compLog}, wire.NodeID(nodeID))
 	if err != nil {
 		return nil, fmt.Errorf("totem: knet: %w", err)
 	}
-	r.knet = node.NewKnet(conn, wire.NodeID(nodeID))
+	r.knet = kn
+	conn := kn.Conn()
 	go logKnetEvents(d, conn)
 	go exportKnetStats(d, conn, nodeID)
 	return r, nil

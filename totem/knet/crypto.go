@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"sync"
 )
 
 // Crypto framing (knet-wire.md §5, libknet crypto_nss.c / crypto_openssl.c, which
@@ -61,6 +62,16 @@ type Crypto struct {
 	newHash func() hash.Hash
 	macSize int
 	key     []byte
+	macs    sync.Pool // of hash.Hash: HMAC states keyed with key, reused per packet
+}
+
+// mac returns a reset HMAC state; put it back with c.macs.Put.
+func (c *Crypto) mac() hash.Hash {
+	if m, ok := c.macs.Get().(hash.Hash); ok {
+		m.Reset()
+		return m
+	}
+	return hmac.New(c.newHash, c.key)
 }
 
 // MinKeySize and MaxKeySize bound the authkey as corosync does.
@@ -146,9 +157,10 @@ func (c *Crypto) Seal(dst, packet []byte, salt *[SaltSize]byte) []byte {
 		dst = append(dst, packet...)
 	}
 	if c.newHash != nil {
-		m := hmac.New(c.newHash, c.key)
+		m := c.mac()
 		m.Write(dst[start:])
 		dst = m.Sum(dst)
+		c.macs.Put(m)
 	}
 	return dst
 }
@@ -160,26 +172,37 @@ func (c *Crypto) Open(wire []byte) ([]byte, error) {
 	if !c.Enabled() {
 		return wire, nil
 	}
+	return c.OpenTo(nil, wire)
+}
+
+// OpenTo is Open appending the clear packet to dst, so that a receiver can
+// reuse its buffers. Without crypto the packet is copied.
+func (c *Crypto) OpenTo(dst, wire []byte) ([]byte, error) {
 	body := wire
 	if c.newHash != nil {
 		if len(wire) <= c.macSize || len(wire)-c.macSize > MaxPacket {
 			return nil, ErrCrypto
 		}
 		body = wire[:len(wire)-c.macSize]
-		m := hmac.New(c.newHash, c.key)
+		m := c.mac()
 		m.Write(body)
-		if !hmac.Equal(m.Sum(nil), wire[len(body):]) {
+		var sum [64]byte
+		ok := hmac.Equal(m.Sum(sum[:0]), wire[len(body):])
+		c.macs.Put(m)
+		if !ok {
 			return nil, ErrDigest
 		}
 	}
 	if c.block == nil {
-		return append([]byte(nil), body...), nil
+		return append(dst, body...), nil
 	}
 	if len(body) < SaltSize+aes.BlockSize || (len(body)-SaltSize)%aes.BlockSize != 0 {
 		return nil, ErrCrypto
 	}
-	pt := make([]byte, len(body)-SaltSize)
-	cipher.NewCBCDecrypter(c.block, body[:SaltSize]).CryptBlocks(pt, body[SaltSize:])
+	start := len(dst)
+	dst = append(dst, body[SaltSize:]...)
+	pt := dst[start:]
+	cipher.NewCBCDecrypter(c.block, body[:SaltSize]).CryptBlocks(pt, pt)
 	pad := int(pt[len(pt)-1])
 	if pad < 1 || pad > aes.BlockSize {
 		return nil, ErrPadding
@@ -189,5 +212,5 @@ func (c *Crypto) Open(wire []byte) ([]byte, error) {
 			return nil, ErrPadding
 		}
 	}
-	return pt[:len(pt)-pad], nil
+	return dst[:len(dst)-pad], nil
 }

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 
 	"ringmaster/totem/knet"
@@ -36,6 +37,13 @@ type Config struct {
 	// compressed with. Incoming compressed messages are accepted with every
 	// model knet.CompressModel.CanDecompress lists, whatever this says.
 	Compress knet.CompressConfig
+	// Deliver, if set, receives every message instead of the Recv channel.
+	// It is called with the node's lock held, in receive order, and must not
+	// block (queue or drop).
+	Deliver func(Message)
+	// CompressLogf receives compression set-up problems (a refused level or
+	// model, a level replaced by the default); nil uses Logf.
+	CompressLogf func(format string, args ...any)
 }
 
 // Message is a message received from a peer.
@@ -62,18 +70,23 @@ type Conn struct {
 	logf   func(string, ...any)
 	start  time.Time
 
-	socks map[uint8]*net.UDPConn // by link id
-	mtus  map[uint8]int          // interface MTU behind each link socket
+	socks map[uint8]*net.UDPConn     // by link id
+	pcs   map[uint8]*ipv4.PacketConn // the same sockets, for sendmmsg/recvmmsg
+	mtus  map[uint8]int              // interface MTU behind each link socket
 
-	in     chan knet.Input
+	in     chan knet.Input // SendFailed reports for the timer goroutine
 	recv   chan Message
 	events chan any
 
-	txBuf, sealBuf []byte // the loop goroutine's packet buffers
-
-	mu     sync.Mutex
-	m      *knet.Machine
-	status []knet.LinkStatus
+	// mu guards the machine and everything its outputs touch: whoever has
+	// input (Send's caller, a socket's reader, the timer) steps the machine
+	// and acts on the result under it, so a message goes to the socket from
+	// the sending goroutine and a received one is handed up from the reading
+	// goroutine, without a hop through another goroutine (libknet's TX and RX
+	// threads likewise act on what they read).
+	mu sync.Mutex
+	m  *knet.Machine
+	tx txState
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -82,9 +95,8 @@ type Conn struct {
 
 	counters map[linkKey]*LinkCounters // fixed at Open
 	hstats   handleStats
-	txMu     sync.Mutex
-	txComp   *knet.Compressor // Send's, under txMu
-	rxComp   *knet.Compressor // the loop goroutine's
+	txComp   *knet.Compressor // under mu
+	rxComp   *knet.Compressor // under mu
 }
 
 // Open binds the link sockets and starts the node.
@@ -98,7 +110,7 @@ func Open(cfg Config) (*Conn, error) {
 	}
 	c := &Conn{
 		cfg: cfg, crypto: cfg.Machine.Crypto, logf: cfg.Logf, start: time.Now(), m: m,
-		socks: map[uint8]*net.UDPConn{}, mtus: map[uint8]int{},
+		socks: map[uint8]*net.UDPConn{}, pcs: map[uint8]*ipv4.PacketConn{}, mtus: map[uint8]int{},
 		in: make(chan knet.Input, 256), recv: make(chan Message, cfg.QueueLen), events: make(chan any, 64),
 	}
 	if c.logf == nil {
@@ -117,12 +129,16 @@ func Open(cfg Config) (*Conn, error) {
 	if cfg.Compress.Model != knet.CompressNone {
 		// As totemknet_configure_compression: a refused configuration is
 		// logged and the node runs without compression.
+		logf := cfg.CompressLogf
+		if logf == nil {
+			logf = c.logf
+		}
 		comp, warn, err := knet.NewCompressor(cfg.Compress)
 		switch {
 		case err != nil:
-			c.logf("knet_handle_compress failed: %v", err)
+			logf("knet_handle_compress failed: %v", err)
 		case warn != "":
-			c.logf("%s", warn)
+			logf("%s", warn)
 		}
 		if err == nil {
 			c.txComp = comp
@@ -142,13 +158,13 @@ func Open(cfg Config) (*Conn, error) {
 				c.closeSockets()
 				return nil, fmt.Errorf("knetudp: link %d: %w", l.Link, err)
 			}
-			c.socks[l.Link], c.mtus[l.Link] = s, mtu
+			c.socks[l.Link], c.pcs[l.Link], c.mtus[l.Link] = s, ipv4.NewPacketConn(s), mtu
 		}
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	for id, s := range c.socks {
+	for id := range c.socks {
 		c.wg.Add(1)
-		go c.readLoop(id, s)
+		go c.readLoop(id, c.pcs[id])
 	}
 	c.wg.Add(1)
 	go c.loop()
@@ -171,8 +187,13 @@ func listen(addr netip.AddrPort) (*net.UDPConn, int, error) {
 					serr = fmt.Errorf("setsockopt %d/%d: %w", o[0], o[1], e)
 				}
 			}
-			for _, o := range []int{unix.SO_SNDBUF, unix.SO_RCVBUF} {
-				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o, 8<<20)
+			// KNET_RING_RCVBUFF (8 MiB) for both directions, forced past
+			// net.core.[rw]mem_max as libknet's _configure_sockbuf does
+			// when it may (root), else as much as the limit allows.
+			for _, o := range [][2]int{{unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}, {unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}} {
+				if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[0], 8<<20) != nil {
+					_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[1], 8<<20)
+				}
 			}
 		})
 		if err != nil {
@@ -204,55 +225,104 @@ func (c *Conn) closeSockets() {
 	}
 }
 
-// readLoop opens and decodes what arrives on one link socket.
-func (c *Conn) readLoop(link uint8, s *net.UDPConn) {
+// rxBatchMax is how many datagrams one recvmmsg may return (libknet reads
+// PCKT_RX_BUFS = 512 at a time; 64 covers a 64 KiB message in 1.4 KB fragments).
+const rxBatchMax = 64
+
+// readLoop reads datagrams in batches (recvmmsg, as libknet's RX thread does),
+// authenticates, decrypts and decodes them, and steps the machine with them.
+// The clear packets live in one slab reused batch after batch: the machine
+// copies what it keeps.
+func (c *Conn) readLoop(link uint8, pc *ipv4.PacketConn) {
 	defer c.wg.Done()
-	buf := make([]byte, knet.MaxPacket+256)
+	ms := make([]ipv4.Message, rxBatchMax)
+	const bufSize = knet.MaxPacket + 1024
+	wires := make([]byte, rxBatchMax*bufSize)
+	for i := range ms {
+		ms[i].Buffers = [][]byte{wires[i*bufSize : (i+1)*bufSize]}
+	}
+	slab := make([]byte, 0, 128<<10)
+	pkts := make([]knet.Received, 0, rxBatchMax)
 	for {
-		n, from, err := s.ReadFromUDPAddrPort(buf)
+		n, err := pc.ReadBatch(ms, 0)
 		if err != nil {
 			if c.ctx.Err() != nil {
 				return
 			}
 			continue // ICMP errors surface here on Linux; the pong timeout decides
 		}
-		c.Stats.Received.Add(1)
+		pkts, slab = pkts[:0], slab[:0]
 		var t0 time.Time
 		if c.crypto.Enabled() {
 			t0 = time.Now()
 		}
-		plain, err := c.crypto.Open(buf[:n])
-		if err != nil {
-			c.Stats.DroppedCrypto.Add(1)
-			continue
+		opened := 0
+		for i := range ms[:n] {
+			c.Stats.Received.Add(1)
+			wire := ms[i].Buffers[0][:ms[i].N]
+			if cap(slab)-len(slab) < len(wire) {
+				// Earlier packets stay where they are: a fresh slab for the rest.
+				slab = make([]byte, 0, max(cap(slab), len(wire)))
+			}
+			off := len(slab)
+			plain, err := c.crypto.OpenTo(slab, wire)
+			if err != nil {
+				c.Stats.DroppedCrypto.Add(1)
+				continue
+			}
+			slab = plain
+			opened++
+			p, err := knet.Decode(plain[off:])
+			if err != nil {
+				c.Stats.DroppedDecode.Add(1)
+				continue
+			}
+			if lc := c.counters[linkKey{p.Source(), link}]; lc != nil {
+				lc.rx(p.Type(), len(wire))
+			}
+			ua, _ := ms[i].Addr.(*net.UDPAddr)
+			if ua == nil {
+				continue
+			}
+			from := ua.AddrPort()
+			pkts = append(pkts, knet.Received{Link: link, From: netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), Packet: p})
 		}
-		if c.crypto.Enabled() {
-			d := since(t0) / 1000
+		if c.crypto.Enabled() && opened > 0 {
+			d := since(t0) / 1000 / uint64(opened)
 			c.hstats.update(func(s *HandleStats) {
-				s.RxCryptPackets++
-				s.RxCryptTime.add(d)
+				for range opened {
+					s.RxCryptPackets++
+					s.RxCryptTime.add(d)
+				}
 			})
-		} else {
-			plain = append([]byte(nil), plain...)
 		}
-		p, err := knet.Decode(plain)
-		if err != nil {
-			c.Stats.DroppedDecode.Add(1)
-			continue
-		}
-		if lc := c.counters[linkKey{p.Source(), link}]; lc != nil {
-			lc.rx(p.Type(), n)
-		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		select {
-		case c.in <- knet.Received{Link: link, From: from, Packet: p}:
-		case <-c.ctx.Done():
-			return
+		if len(pkts) > 0 {
+			c.step(pkts...)
 		}
 	}
 }
 
-// loop owns the machine: inputs in, outputs acted on, one timer.
+// step feeds inputs to the machine and acts on its output, under mu.
+func (c *Conn) step(ins ...knet.Received) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Since(c.start)
+	for _, in := range ins {
+		c.m.Step(now, in)
+	}
+	c.actLocked()
+}
+
+// stepOne is step for one input of any kind; it returns the next deadline.
+func (c *Conn) stepOne(in knet.Input) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m.Step(time.Since(c.start), in)
+	return c.actLocked()
+}
+
+// loop is the timer: it steps the machine at each deadline, and with the
+// send failures writers report.
 func (c *Conn) loop() {
 	defer c.wg.Done()
 	timer := time.NewTimer(0)
@@ -266,14 +336,8 @@ func (c *Conn) loop() {
 		case <-timer.C:
 			in = knet.Timer{}
 		}
-		c.mu.Lock()
-		c.m.Step(time.Since(c.start), in)
-		rd := c.m.Ready()
-		c.m.Advance()
-		c.status = c.m.Status()
-		c.mu.Unlock()
-		c.act(rd)
-		d := rd.Deadline - time.Since(c.start)
+		deadline := c.stepOne(in)
+		d := deadline - time.Since(c.start)
 		if d < 0 {
 			d = 0
 		}
@@ -287,10 +351,12 @@ func (c *Conn) loop() {
 	}
 }
 
-func (c *Conn) act(rd knet.Ready) {
-	for _, o := range rd.Packets {
-		c.write(o)
-	}
+// actLocked sends what the machine produced, reports its events and hands
+// its messages up; it returns the machine's next deadline. mu is held.
+func (c *Conn) actLocked() time.Duration {
+	rd := c.m.Ready()
+	c.m.Advance()
+	c.writeAll(rd.Packets)
 	for _, e := range rd.LinkEvents {
 		c.logf("host: host: %d (passive) link: %d is %s", e.Host, e.Link, map[bool]string{true: "up", false: "down"}[e.Up])
 		c.event(e)
@@ -321,12 +387,18 @@ func (c *Conn) act(rd knet.Ready) {
 			})
 			msg.Data = clear
 		}
+		m := Message{From: msg.From, Bcast: msg.Bcast, Data: msg.Data}
+		if c.cfg.Deliver != nil {
+			c.cfg.Deliver(m)
+			continue
+		}
 		select {
-		case c.recv <- Message{From: msg.From, Bcast: msg.Bcast, Data: msg.Data}:
+		case c.recv <- m:
 		default:
 			c.Stats.DroppedQueueFull.Add(1)
 		}
 	}
+	return rd.Deadline
 }
 
 // MTUChange reports a new global data MTU.
@@ -339,32 +411,118 @@ func (c *Conn) event(e any) {
 	}
 }
 
-func (c *Conn) write(o knet.Outgoing) {
-	s := c.socks[o.Link]
-	if s == nil {
+// txState holds the loop goroutine's send buffers, reused round after round.
+type txState struct {
+	slab  []byte                          // sealed datagrams, back to back
+	ms    map[uint8][]ipv4.Message        // per link socket
+	outs  map[uint8][]int                 // index into the round's packets, per message
+	addrs map[netip.AddrPort]*net.UDPAddr // destination addresses, made once
+	plain []byte
+}
+
+// writeAll seals every packet of one round and sends them with one sendmmsg
+// per link socket (libknet's TX thread uses sendmmsg too), then accounts for
+// each: counters, and the failures the machine must hear about.
+func (c *Conn) writeAll(pkts []knet.Outgoing) {
+	if len(pkts) == 0 {
 		return
 	}
-	var salt [knet.SaltSize]byte
-	c.txBuf = o.Packet.AppendTo(c.txBuf[:0])
-	var wire []byte
-	if c.crypto.Enabled() {
-		t0 := time.Now()
-		_, _ = rand.Read(salt[:])
-		c.sealBuf = c.crypto.Seal(c.sealBuf[:0], c.txBuf, &salt)
-		wire = c.sealBuf
-		d := since(t0) / 1000
-		c.hstats.update(func(s *HandleStats) {
-			s.TxCryptPackets++
-			s.TxCryptByteOverhead += uint64(len(wire) - len(c.txBuf))
-			s.TxCryptTime.add(d)
-		})
-	} else {
-		wire = c.txBuf
+	tx := &c.tx
+	if tx.ms == nil {
+		tx.ms, tx.outs, tx.addrs = map[uint8][]ipv4.Message{}, map[uint8][]int{}, map[netip.AddrPort]*net.UDPAddr{}
 	}
-	_, err := s.WriteToUDPAddrPort(wire, o.To)
-	lc := c.counters[linkKey{o.Host, o.Link}]
-	if lc != nil {
-		lc.tx(o.Packet.Type(), len(wire), err != nil)
+	for id := range tx.ms {
+		tx.ms[id], tx.outs[id] = tx.ms[id][:0], tx.outs[id][:0]
+	}
+	// Size the slab for the round first: slices into it must stay valid.
+	need := 0
+	for _, o := range pkts {
+		need += c.wireLen(o.Packet)
+	}
+	if cap(tx.slab) < need {
+		tx.slab = make([]byte, 0, need+need/4)
+	}
+	tx.slab = tx.slab[:0]
+	enc := c.crypto.Enabled()
+	var t0 time.Time
+	if enc {
+		t0 = time.Now()
+	}
+	var overhead uint64
+	for i, o := range pkts {
+		if c.socks[o.Link] == nil {
+			continue
+		}
+		off := len(tx.slab)
+		if enc {
+			var salt [knet.SaltSize]byte
+			_, _ = rand.Read(salt[:])
+			tx.plain = o.Packet.AppendTo(tx.plain[:0])
+			tx.slab = c.crypto.Seal(tx.slab, tx.plain, &salt)
+			overhead += uint64(len(tx.slab) - off - len(tx.plain))
+		} else {
+			tx.slab = o.Packet.AppendTo(tx.slab)
+		}
+		ua := tx.addrs[o.To]
+		if ua == nil {
+			ua = net.UDPAddrFromAddrPort(o.To)
+			tx.addrs[o.To] = ua
+		}
+		tx.ms[o.Link] = append(tx.ms[o.Link], ipv4.Message{Buffers: [][]byte{tx.slab[off:len(tx.slab):len(tx.slab)]}, Addr: ua})
+		tx.outs[o.Link] = append(tx.outs[o.Link], i)
+	}
+	if enc {
+		n := uint64(len(pkts))
+		d := since(t0) / 1000 / n
+		c.hstats.update(func(s *HandleStats) {
+			s.TxCryptByteOverhead += overhead
+			for range n {
+				s.TxCryptPackets++
+				s.TxCryptTime.add(d)
+			}
+		})
+	}
+	for id, ms := range tx.ms {
+		pc := c.pcs[id]
+		for sent := 0; sent < len(ms); {
+			n, err := pc.WriteBatch(ms[sent:], 0)
+			n = max(n, 0)
+			for k := sent; k < sent+n; k++ {
+				c.sent(pkts[tx.outs[id][k]], len(ms[k].Buffers[0]), nil)
+			}
+			sent += n
+			if err != nil {
+				// The first unsent datagram failed: account for it and
+				// go on with the rest, as one sendto each would.
+				if sent < len(ms) {
+					c.sent(pkts[tx.outs[id][sent]], len(ms[sent].Buffers[0]), err)
+					sent++
+				}
+			} else if n == 0 {
+				break
+			}
+		}
+	}
+}
+
+// wireLen bounds the sealed size of a packet.
+func (c *Conn) wireLen(p knet.Packet) int {
+	n := knet.HeaderAllSize
+	switch p := p.(type) {
+	case *knet.Data:
+		n = knet.DataHeaderSize + len(p.Payload)
+	case *knet.PMTUD:
+		n = max(p.Len, knet.PMTUDReplySize)
+	}
+	return n + c.crypto.Overhead(n) + 16
+}
+
+// sent accounts for one datagram: counters, and a failure the machine must
+// hear about (EMSGSIZE during path-MTU discovery, or an error that takes the
+// link down).
+func (c *Conn) sent(o knet.Outgoing, n int, err error) {
+	if lc := c.counters[linkKey{o.Host, o.Link}]; lc != nil {
+		lc.tx(o.Packet.Type(), n, err != nil)
 	}
 	if err == nil {
 		c.Stats.Sent.Add(1)
@@ -386,19 +544,23 @@ func (c *Conn) write(o knet.Outgoing) {
 	}
 }
 
-// Send queues a message for node `to`, or for every reachable node when to is 0.
+// Send sends a message to node `to`, or to every reachable node when to is
+// 0: compressed when configured, numbered, cut at the data MTU, sealed and
+// written to the link sockets before Send returns. b is not kept.
 func (c *Conn) Send(to knet.NodeID, b []byte) error {
 	if len(b) == 0 || len(b) > knet.MaxPacket {
 		return fmt.Errorf("knetudp: message of %d bytes", len(b))
 	}
-	data, model := append([]byte(nil), b...), knet.CompressNone
+	if c.ctx.Err() != nil {
+		return net.ErrClosed
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	data, model := b, knet.CompressNone
 	if c.txComp != nil {
-		c.txMu.Lock()
 		t0 := time.Now()
 		out, m, tried := c.txComp.Compress(b)
-		if m != knet.CompressNone {
-			data, model = append(data[:0], out...), m
-		}
+		data, model = out, m
 		if tried {
 			d := since(t0)
 			c.hstats.update(func(s *HandleStats) {
@@ -411,14 +573,10 @@ func (c *Conn) Send(to knet.NodeID, b []byte) error {
 		if model == knet.CompressNone {
 			c.hstats.update(func(s *HandleStats) { s.TxUncompressedPackets++ })
 		}
-		c.txMu.Unlock()
 	}
-	select {
-	case c.in <- knet.Send{To: to, Data: data, Compress: model}:
-		return nil
-	case <-c.ctx.Done():
-		return net.ErrClosed
-	}
+	c.m.Step(time.Since(c.start), knet.Send{To: to, Data: data, Compress: model})
+	c.actLocked()
+	return nil
 }
 
 // Recv delivers the messages of the other nodes.
@@ -432,7 +590,7 @@ func (c *Conn) Events() <-chan any { return c.events }
 func (c *Conn) Status() []knet.LinkStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]knet.LinkStatus(nil), c.status...)
+	return c.m.Status()
 }
 
 // DataMTU is the current global data MTU.

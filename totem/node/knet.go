@@ -33,7 +33,12 @@ type Knet struct {
 	mu           sync.Mutex
 	decodeErrors uint64
 	selfDropped  uint64
+	rxDropped    uint64
 }
+
+// knetQueue is how many decoded messages wait for the node: the Recv
+// queue of knetudp and this one together before OpenKnet.
+const knetQueue = 2048
 
 // KnetNetMTU is the totem net_mtu corosync uses with knet
 // (totemknet_net_mtu_adjust leaves 65536 as configured by default).
@@ -46,6 +51,47 @@ func NewKnet(conn *knetudp.Conn, self wire.NodeID) *Knet {
 	k.wg.Add(1)
 	go k.forward()
 	return k
+}
+
+// OpenKnet opens the knet connection described by cfg for node self and
+// wraps it. Messages are decoded and queued for the node by the goroutine
+// that read them, one hop less than NewKnet's forwarding goroutine; a full
+// queue drops the message (counted in DroppedRx) and the SRP recovers it, as
+// it does for a datagram the kernel drops.
+func OpenKnet(cfg knetudp.Config, self wire.NodeID) (*Knet, error) {
+	k := &Knet{self: self, recv: make(chan transport.Packet, knetQueue), stop: make(chan struct{})}
+	cfg.Deliver = k.deliver
+	conn, err := knetudp.Open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	k.conn = conn
+	return k, nil
+}
+
+// deliver is knetudp's Deliver callback: decode, queue, never block.
+func (k *Knet) deliver(m knetudp.Message) {
+	msg, err := wire.Decode(m.Data, wire.V3)
+	if err != nil {
+		k.mu.Lock()
+		k.decodeErrors++
+		k.mu.Unlock()
+		return
+	}
+	select {
+	case k.recv <- transport.Packet{Data: m.Data, Msg: msg}:
+	default:
+		k.mu.Lock()
+		k.rxDropped++
+		k.mu.Unlock()
+	}
+}
+
+// DroppedRx counts messages dropped because the node's queue was full.
+func (k *Knet) DroppedRx() uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.rxDropped
 }
 
 // forward decodes what knet hands up and passes it to the node.
