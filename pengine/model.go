@@ -119,6 +119,7 @@ type Resource struct {
 	Stickiness         int
 	MigrationThreshold int
 	FailureTimeout     int // seconds
+	ReconnectMs        int // remote connection's reconnect_interval
 	Managed            bool
 	InMaintenance      bool // pe_rsc_maintenance
 	Orphan             bool

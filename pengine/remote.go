@@ -110,6 +110,11 @@ func (c *cluster) remoteState(n *Node) int {
 		if !r.Failed {
 			return remoteStopped
 		}
+		if r.NextRole == RoleStopped && r.ReconnectMs > 0 && n.RemoteWasFenced && !n.Shutdown {
+			// whether the connection can be recovered is known only when
+			// the reconnect interval expires and it is tried again
+			return remoteUnknown
+		}
 		return remoteFailed
 	}
 	if cluster == nil {

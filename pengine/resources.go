@@ -212,6 +212,15 @@ func (c *cluster) unpackResource(e *etree.Element, parent *Resource, suffix stri
 	if v, ok := m["failure-timeout"]; ok {
 		r.FailureTimeout = parseInterval(v) / 1000
 	}
+	if r.isRemoteConn() && m["container"] == "" {
+		// A remote connection's reconnect_interval works through the
+		// failure timeout: the failed connection stays stopped until its
+		// failure expires (pe__unpack_resource).
+		if v, ok := r.Params["reconnect_interval"]; ok {
+			r.ReconnectMs = parseInterval(v)
+			r.FailureTimeout = r.ReconnectMs / 1000
+		}
+	}
 	if v, ok := m["target-role"]; ok {
 		// get_target_role: Started/default and Promoted (for promotable
 		// clones) leave the default, anything else limits the next role.

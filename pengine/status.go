@@ -755,6 +755,13 @@ func (c *cluster) updateRscState(r *Resource, n *Node, op *lrmOp, task string, r
 		switch *fail {
 		case failStop, failFence, failMigrate, failStandby:
 		case failResetRemote:
+			// without a reconnect interval the connection may start again
+			// once the node is fenced; with one, only when the failure
+			// has expired
+			if r.ReconnectMs == 0 {
+				*fail = failIgnore
+				r.NextRole = RoleUnknown
+			}
 		default:
 			*fail = failIgnore
 			r.NextRole = RoleUnknown
@@ -871,6 +878,12 @@ func (c *cluster) opOnFail(r *Resource, task string, interval int) onFail {
 			v = ""
 		}
 	}
+	remoteConn := r.isRemoteConn() && r.Meta["container"] == "" && c.nodeByName[r.ID] != nil &&
+		!(task == "monitor" && interval == 0) && task != "start"
+	if remoteConn && !r.Managed {
+		// an unmanaged connection is only ever stopped
+		return failStop
+	}
 	switch strings.ToLower(v) {
 	case "block":
 		return failBlock
@@ -892,6 +905,11 @@ func (c *cluster) opOnFail(r *Resource, task string, interval int) onFail {
 	case "demote":
 		return failDemote
 	}
+	// Dropping an active connection to a Pacemaker Remote node fences the
+	// node; only probes and starts are exempt (unpack_operation).
+	if remoteConn {
+		return failResetRemote
+	}
 	if task == "stop" {
 		if c.stonithEnabled {
 			return failFence
@@ -902,8 +920,15 @@ func (c *cluster) opOnFail(r *Resource, task string, interval int) onFail {
 }
 
 func (c *cluster) opFailRole(r *Resource, task string, interval int) Role {
-	if c.opOnFail(r, task, interval) == failStop {
+	switch c.opOnFail(r, task, interval) {
+	case failStop:
 		return RoleStopped
+	case failResetRemote:
+		// with a reconnect interval the connection waits, stopped, for
+		// its failure to expire
+		if r.ReconnectMs > 0 {
+			return RoleStopped
+		}
 	}
 	if task == "promote" {
 		return RoleUnpromoted
@@ -964,6 +989,28 @@ func (c *cluster) processRscState(r *Resource, n *Node, fail onFail) {
 			r.Failed = true
 			r.StopFlag = true
 			c.stopAction(r, n, false)
+		}
+	case failResetRemote:
+		r.Failed = true
+		r.StopFlag = true
+		if c.stonithEnabled {
+			if rn := c.nodeByName[r.ID]; rn != nil && rn.isRemote() && !rn.isGuest() && !rn.RemoteWasFenced {
+				c.fenceNode(rn, "remote connection is unrecoverable")
+			}
+		}
+		if r.Role > RoleStopped {
+			c.stopAction(r, n, false)
+		}
+		if r.ReconnectMs > 0 {
+			// stay stopped until the reconnect interval clears the failure
+			r.NextRole = RoleStopped
+		}
+	}
+	// A failed connection makes an unclean remote node's fencing certain,
+	// whether or not it reconnects in this transition.
+	if r.Failed && r.isRemoteConn() {
+		if rn := c.nodeByName[r.ID]; rn != nil && rn.Unclean {
+			rn.Unseen = false
 		}
 	}
 	if r.Role != RoleStopped && r.Role != RoleUnknown {
@@ -1080,22 +1127,26 @@ func (c *cluster) failCount(r *Resource, n *Node, effective bool) (int, int64) {
 // failure-timeout, scheduling a fail-count clear when appropriate.
 func (c *cluster) checkOpExpiry(r *Resource, n *Node, rc int, op *lrmOp) bool {
 	expired := false
+	isLastFailure := strings.HasSuffix(op.ID, "_last_failure_0")
 	if r.FailureTimeout > 0 && op.LastChange > 0 {
-		if c.now.Unix() >= op.LastChange+int64(r.FailureTimeout) {
+		if c.now.Unix() >= op.LastChange+int64(r.FailureTimeout) && !c.keepRemoteMonitorFailure(r, op) {
 			expired = true
 		}
 	}
 	unexpired, _ := c.failCount(r, n, true)
+	clearReason := ""
 	if expired {
 		if fc, _ := c.failCount(r, n, false); fc > 0 {
 			if unexpired == 0 {
-				c.clearFailcount(r, n, "it expired")
+				clearReason = "it expired"
 			} else {
 				expired = false
 			}
+		} else if isLastFailure && r.ReconnectMs > 0 {
+			clearReason = "reconnect interval is set"
 		}
 	}
-	if !expired && strings.HasSuffix(op.ID, "_last_failure_0") && (op.Task == "start" || op.Task == "monitor") {
+	if !expired && isLastFailure && (op.Task == "start" || op.Task == "monitor") {
 		// should_clear_for_param_change: a failure recorded with other
 		// parameters than now is cleared (digest, not sanitized)
 		task := op.Task
@@ -1105,7 +1156,17 @@ func (c *cluster) checkOpExpiry(r *Resource, n *Node, rc int, op *lrmOp) bool {
 		switch c.digestCompare(r, n, op, task, false) {
 		case digestMatch, digestUnknown:
 		default:
-			c.clearFailcount(r, n, "resource parameters have changed")
+			clearReason = "resource parameters have changed"
+		}
+	}
+	if clearReason != "" {
+		clear := c.clearFailcount(r, n, clearReason)
+		if c.stonithEnabled && r.ReconnectMs > 0 {
+			// clear the connection's failure only once any scheduled
+			// fencing of its node is done (order_after_remote_fencing)
+			if rn := c.nodeByName[r.ID]; rn != nil {
+				orderActions(c.fenceOp(rn, "", true, ""), clear, orderImpliesThen)
+			}
 		}
 	}
 	if expired && op.Interval == 0 && op.Task == "monitor" {
@@ -1115,6 +1176,18 @@ func (c *cluster) checkOpExpiry(r *Resource, n *Node, rc int, op *lrmOp) bool {
 		}
 	}
 	return expired
+}
+
+// keepRemoteMonitorFailure is should_ignore_failure_timeout: a recurring
+// monitor failure of a remote connection with a reconnect interval is not
+// expired until the remote node has been fenced, because the executor
+// reports only changes of a monitor's result.
+func (c *cluster) keepRemoteMonitorFailure(r *Resource, op *lrmOp) bool {
+	if r.ReconnectMs == 0 || !c.stonithEnabled || op.Interval == 0 || op.Task != "monitor" {
+		return false
+	}
+	rn := c.nodeByName[r.ID]
+	return rn != nil && !rn.RemoteWasFenced
 }
 
 // calculateActiveOps finds the indexes of the last start and stop in a
