@@ -6,10 +6,17 @@ import (
 	"os"
 	"time"
 
+	"ringmaster/cib"
+	"ringmaster/tools/cibadmin"
 	"ringmaster/tools/crmresource"
 )
 
 func main() {
+	eng := &cib.Engine{}
+	if v := cib.DefaultSchemaValidator(); v != nil {
+		eng.Validate = v.Validate
+		eng.Upgrader = v
+	}
 	os.Exit(crmresource.Main(crmresource.Env{
 		Args:   os.Args,
 		Getenv: os.Getenv,
@@ -17,5 +24,13 @@ func main() {
 		Stdout: os.Stdout,
 		Stderr: os.Stderr,
 		Now:    time.Now(),
+		Engine: eng,
+		Connect: func(client string, timeout time.Duration) (crmresource.Conn, cib.Rc) {
+			c, rc := cibadmin.DialLive("cib_rw", client, timeout)
+			if rc != cib.OK {
+				return nil, rc
+			}
+			return c, rc
+		},
 	}))
 }
