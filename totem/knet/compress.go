@@ -26,7 +26,7 @@ import (
 //	zlib   compress2/uncompress: a zlib stream (RFC 1950)
 //	lz4    LZ4_compress_fast / LZ4_decompress_safe: one raw LZ4 block, no frame
 //	lz4hc  LZ4_compress_HC: the same raw block format as lz4
-//	lzo2   lzo1x_1_compress: raw LZO1X (not supported here: no maintained Go library)
+//	lzo2   lzo1x_*_compress: raw LZO1X; we decompress it (lzo.go) but do not send it
 //	lzma   lzma_easy_buffer_encode(check none): an .xz stream, not .lzma
 //	bzip2  BZ2_bzBuffToBuffCompress: a bzip2 stream
 //	zstd   ZSTD_compressCCtx: one zstd frame
@@ -76,8 +76,10 @@ func (m CompressModel) CanCompress() bool {
 }
 
 // CanDecompress reports whether this implementation accepts messages
-// compressed with model m.
-func (m CompressModel) CanDecompress() bool { return m.CanCompress() }
+// compressed with model m: every model libknet 1.25 has.
+func (m CompressModel) CanDecompress() bool {
+	return m.CanCompress() || m == CompressLZO2
+}
 
 // DefaultCompressThreshold is KNET_COMPRESS_THRESHOLD: a configured threshold of
 // 0 means this many bytes. Messages of at most the threshold go uncompressed.
@@ -327,6 +329,12 @@ func (c *Compressor) Decompress(model CompressModel, src []byte) ([]byte, error)
 		r = xr
 	case CompressBzip2:
 		r = bzip2.NewReader(bytes.NewReader(src))
+	case CompressLZO2:
+		out, err := lzoDecompress(src, decompressLimit)
+		if err != nil {
+			return nil, fmt.Errorf("%w: lzo2: %v", ErrDecompress, err)
+		}
+		return out, nil
 	case CompressZstd:
 		if c == nil || c.zdec == nil {
 			d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
