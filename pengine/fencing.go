@@ -37,7 +37,9 @@ func (c *cluster) scheduleFencingAndShutdowns() {
 				}
 				fencing = append([]*Action{f}, fencing...)
 			}
-		} else if n.Online && n.Shutdown && !n.Unclean {
+		} else if n.Online && n.Shutdown && !n.Unclean && !n.isRemote() {
+			// Pacemaker Remote and guest nodes get no shutdown action
+			// (needs_shutdown)
 			d := c.newAction(nil, "do_shutdown-"+n.Uname, "do_shutdown", n, false)
 			d.Meta["op_no_wait"] = "true"
 			c.orderStopsBeforeShutdown(n, d)
