@@ -367,10 +367,23 @@ func (c *cluster) unpackRequires(r *Resource) {
 	}
 }
 
+// templateOpKey is template_op_key: a template's op is overridden by the
+// primitive's op of the same name and role (Started and Unpromoted count as
+// no role), whatever the intervals.
+func templateOpKey(o *etree.Element) string {
+	role := attr(o, "role")
+	switch strings.ToLower(role) {
+	case "", "started", "unpromoted", "slave":
+		role = ""
+	}
+	return attr(o, "name") + "-" + role
+}
+
 // unpackOps reads the <operations> of a primitive (and its template).
 func (c *cluster) unpackOps(r *Resource, src []*etree.Element) {
 	seen := map[string]bool{}
-	for _, s := range src {
+	own := map[string]bool{} // the primitive's template_op_keys
+	for i, s := range src {
 		ops := s.SelectElement("operations")
 		if ops == nil {
 			continue
@@ -378,6 +391,11 @@ func (c *cluster) unpackOps(r *Resource, src []*etree.Element) {
 		ops = c.resolveRef(ops)
 		for _, o := range ops.SelectElements("op") {
 			o = c.resolveRef(o)
+			if i == 0 {
+				own[templateOpKey(o)] = true
+			} else if own[templateOpKey(o)] {
+				continue
+			}
 			op := &OpDef{XML: o, ID: attr(o, "id"), Name: attr(o, "name"),
 				Interval: parseInterval(attr(o, "interval")), Enabled: true,
 				Meta: map[string]string{}}
