@@ -150,6 +150,10 @@ func (c *cluster) updateRunnable(a *Action) {
 	case !a.has(aDC) && n.Pending:
 		a.clear(aRunnable)
 	case a.Needs == 0:
+		// an action that needs neither quorum nor fencing drops any
+		// reason given so far each time it is looked up again
+		// (update_resource_action_runnable)
+		a.Reason = ""
 		a.set(aRunnable)
 	default:
 		switch c.effectiveQuorumPolicy(a.Rsc) {
