@@ -52,6 +52,27 @@ func (c *cluster) handleRscConfigChanges() {
 	}
 }
 
+// clearOrphanFailcounts is clear_failcounts_if_orphaned: an orphaned
+// top-level resource's unexpired fail counts are cleared on every online
+// node, before the resource is stopped.
+func (c *cluster) clearOrphanFailcounts() {
+	for _, r := range c.resources {
+		if !r.Orphan {
+			continue
+		}
+		for _, n := range c.nodes {
+			if !n.Online {
+				continue
+			}
+			if fc, _ := c.failCount(r, n, true); fc == 0 {
+				continue
+			}
+			clear := c.clearFailcount(r, n, "it is orphaned")
+			c.newOrdering(r, "", clear, r, opKeyFor(r.ID, "stop", 0), nil, orderOptional)
+		}
+	}
+}
+
 func (c *cluster) rscsMatchingID(id string) []*Resource {
 	var out []*Resource
 	for _, top := range c.resources {

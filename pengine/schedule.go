@@ -132,6 +132,9 @@ func Schedule(doc *etree.Document, now time.Time, opts Options) (res *Result, er
 		}
 	}
 	c.scheduleProbes()
+	if c.stopOrphans {
+		c.clearOrphanFailcounts()
+	}
 	for _, r := range c.resources {
 		c.createActions(r)
 	}
