@@ -62,7 +62,9 @@ func (TransAck) isInput() {}
 type Packet struct {
 	// To is the unicast destination (the token target) or 0 for a
 	// "multicast": every node of the network, the sender included (corosync
-	// delivers its own multicasts back to itself, and depends on it).
+	// delivers its own multicasts back to itself and depends on it for
+	// joins; a transport may leave out the sender's copy of a regular Mcast,
+	// which the machine stored before sending and ignores when it returns).
 	To  NodeID
 	Msg wire.Message
 	// Flush is set for join, leave, merge detect and token hold cancel: the

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -134,13 +135,24 @@ type Transport struct {
 	mcastRecv, mcastSend *net.UDPConn
 	mcastDst             netip.AddrPort
 	// token: udp receive socket / udpu receive and token-send socket
-	token *net.UDPConn
+	token                  *net.UDPConn
+	mcastBatch, tokenBatch *ipv4.PacketConn
+	mcastDstUDP            *net.UDPAddr
 	// udpu: the socket "multicast" copies leave from
 	memberSend  *net.UDPConn
 	memberBatch *ipv4.PacketConn
 
+	// sendMu guards the send batch: datagrams waiting for one sendmmsg on
+	// batchConn, and the slab their encodings live in.
+	sendMu    sync.Mutex
+	batch     []ipv4.Message
+	batchConn *net.UDPConn
+	batchPC   *ipv4.PacketConn
+	slab      []byte
+
 	mu      sync.Mutex
 	addrs   map[wire.NodeID]netip.Addr
+	dst     map[wire.NodeID]*net.UDPAddr // addrs with the port, for sends
 	members []udpuMember
 	allowed map[netip.Addr]bool
 	// merge-timeout bookkeeping (totemudpu.c send_merge_detect_message)
@@ -148,16 +160,24 @@ type Transport struct {
 	sentToAll   int
 	mergeTicker *time.Ticker
 
-	recv      chan Packet
-	done      chan struct{}
-	wg        sync.WaitGroup
-	closeOnce sync.Once
-	Stats     Stats
+	recv   chan Packet
+	direct *Direct
+	// tokenReader is closed when udpu's receiver goroutine has ended
+	// (Close, or Direct took the socket over).
+	tokenReader chan struct{}
+	directTaken atomic.Bool
+	takeover    chan struct{} // closed by Direct
+	leftover    []Packet      // read by the receiver after takeover, for Direct
+	done        chan struct{}
+	wg          sync.WaitGroup
+	closeOnce   sync.Once
+	Stats       Stats
 }
 
 type udpuMember struct {
 	id     wire.NodeID
 	addr   netip.AddrPort
+	udp    *net.UDPAddr
 	active bool
 }
 
@@ -184,21 +204,25 @@ func Open(cfg Config) (*Transport, error) {
 		return nil, fmt.Errorf("%w: local address %v (IPv4 required)", ErrConfig, cfg.LocalAddr)
 	}
 	t := &Transport{
-		cfg:     cfg,
-		logf:    cfg.Logf,
-		addrs:   map[wire.NodeID]netip.Addr{},
-		allowed: map[netip.Addr]bool{},
-		recv:    make(chan Packet, cfg.QueueLen),
-		done:    make(chan struct{}),
+		cfg:      cfg,
+		logf:     cfg.Logf,
+		addrs:    map[wire.NodeID]netip.Addr{},
+		dst:      map[wire.NodeID]*net.UDPAddr{},
+		allowed:  map[netip.Addr]bool{},
+		recv:     make(chan Packet, cfg.QueueLen),
+		takeover: make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	if t.logf == nil {
 		t.logf = func(string, ...any) {}
 	}
 	for _, m := range cfg.Members {
 		t.addrs[m.NodeID] = m.Addr
+		ap := netip.AddrPortFrom(m.Addr, cfg.Port)
+		t.dst[m.NodeID] = net.UDPAddrFromAddrPort(ap)
 		t.allowed[m.Addr] = true
 		t.members = append(t.members, udpuMember{id: m.NodeID,
-			addr: netip.AddrPortFrom(m.Addr, cfg.Port), active: !cfg.InactiveUntilJoined})
+			addr: ap, udp: net.UDPAddrFromAddrPort(ap), active: !cfg.InactiveUntilJoined})
 	}
 	var err error
 	if cfg.Mode == UDP {
@@ -265,6 +289,7 @@ func (t *Transport) openUDP() error {
 		return fmt.Errorf("%w: multicast address %v", ErrConfig, group)
 	}
 	t.mcastDst = netip.AddrPortFrom(group, cfg.Port)
+	t.mcastDstUDP = net.UDPAddrFromAddrPort(t.mcastDst)
 	ifi, err := interfaceOf(cfg.LocalAddr)
 	if err != nil {
 		return err
@@ -272,6 +297,7 @@ func (t *Transport) openUDP() error {
 	if t.mcastSend, err = listen(netip.AddrPortFrom(cfg.LocalAddr, cfg.Port-1), cfg.Broadcast); err != nil {
 		return err
 	}
+	t.mcastBatch = ipv4.NewPacketConn(t.mcastSend)
 	if t.token, err = listen(netip.AddrPortFrom(cfg.LocalAddr, cfg.Port), false); err != nil {
 		return err
 	}
@@ -309,7 +335,13 @@ func (t *Transport) openUDPU() error {
 		return err
 	}
 	t.memberBatch = ipv4.NewPacketConn(t.memberSend)
-	t.start(t.token, t.cfg.BlockUnlisted)
+	t.tokenBatch = ipv4.NewPacketConn(t.token)
+	t.tokenReader = make(chan struct{})
+	t.wg.Add(1)
+	go func() {
+		defer close(t.tokenReader)
+		t.readLoop(t.token, t.cfg.BlockUnlisted)
+	}()
 	t.sentToAll = 0
 	t.mergeTicker = time.NewTicker(2 * t.cfg.Merge)
 	t.wg.Add(1)
@@ -341,16 +373,30 @@ func (t *Transport) start(c *net.UDPConn, blockUnlisted bool) {
 	go t.readLoop(c, blockUnlisted)
 }
 
+// readBatch is how many datagrams one receive system call may return
+// (recvmmsg). Under load a token arrives behind a burst of mcasts; reading
+// them together saves a system call and a scheduler wake-up per datagram.
+const readBatch = 16
+
 func (t *Transport) readLoop(c *net.UDPConn, blockUnlisted bool) {
 	defer t.wg.Done()
-	buf := make([]byte, maxDatagram+1)
+	pc := ipv4.NewPacketConn(c)
+	ms := make([]ipv4.Message, readBatch)
+	for i := range ms {
+		// Pages of a buffer are only touched as far as datagrams reach,
+		// so small-message traffic keeps the resident size small.
+		ms[i].Buffers = [][]byte{make([]byte, maxDatagram+1)}
+	}
 	for {
-		n, from, err := c.ReadFromUDPAddrPort(buf)
+		n, err := pc.ReadBatch(ms, 0)
 		if err != nil {
 			select {
 			case <-t.done:
 				return
 			default:
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) && t.directTaken.Load() {
+				return
 			}
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -358,18 +404,166 @@ func (t *Transport) readLoop(c *net.UDPConn, blockUnlisted bool) {
 			t.logf("totem transport: receive: %v", err)
 			continue
 		}
-		if n > maxDatagram {
-			t.Stats.DroppedTruncated.Add(1)
-			continue
+		// One allocation holds the whole batch: the SRP keeps payloads
+		// (sort queue) that point into it.
+		total := 0
+		for i := range ms[:n] {
+			if ms[i].N <= maxDatagram {
+				total += ms[i].N
+			}
 		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		if blockUnlisted && !t.listed(from.Addr()) {
-			t.Stats.DroppedUnlisted.Add(1)
-			t.logf("totem transport: packet rejected from %v", from)
-			continue
+		slab := make([]byte, 0, total)
+		for i := range ms[:n] {
+			if p, ok := t.accept(&ms[i], &slab, blockUnlisted); ok {
+				t.queue(p)
+			}
 		}
-		t.deliver(from, append([]byte(nil), buf[:n]...))
 	}
+}
+
+// accept checks and decodes one received datagram, copying it to the end
+// of slab (whose capacity the caller sized for the batch).
+func (t *Transport) accept(m *ipv4.Message, slab *[]byte, blockUnlisted bool) (Packet, bool) {
+	if m.N > maxDatagram {
+		t.Stats.DroppedTruncated.Add(1)
+		return Packet{}, false
+	}
+	ua, ok := m.Addr.(*net.UDPAddr)
+	if !ok {
+		return Packet{}, false
+	}
+	from := ua.AddrPort()
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	if blockUnlisted && !t.listed(from.Addr()) {
+		t.Stats.DroppedUnlisted.Add(1)
+		t.logf("totem transport: packet rejected from %v", from)
+		return Packet{}, false
+	}
+	start := len(*slab)
+	*slab = append(*slab, m.Buffers[0][:m.N]...)
+	return t.decode(from, (*slab)[start:len(*slab):len(*slab)])
+}
+
+// queue hands a received packet to Recv, waiting for room; after Direct
+// took over, it keeps it for Direct's first Read.
+func (t *Transport) queue(p Packet) {
+	select {
+	case t.recv <- p:
+	case <-t.done:
+	case <-t.takeover:
+		t.leftover = append(t.leftover, p)
+	}
+}
+
+// Direct lets the driver's own goroutine receive udpu datagrams, instead of
+// a receiver goroutine handing them over through Recv. corosync's main
+// loop reads its socket itself; a hand-over between goroutines costs a
+// thread wake-up per burst, which on a busy ring is most of a token hop.
+// The receiver goroutine stops; what it had queued comes first from Read.
+// It returns nil for udp (two sockets and a local loop); once taken, Recv
+// delivers nothing more.
+func (t *Transport) Direct() *Direct {
+	if t.cfg.Mode != UDPU {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.direct != nil {
+		return t.direct
+	}
+	// Stop the receiver: it sees the flag when its read times out.
+	t.directTaken.Store(true)
+	close(t.takeover)
+	_ = t.token.SetReadDeadline(time.Unix(1, 0))
+	<-t.tokenReader
+	d := &Direct{t: t, c: t.token, pc: ipv4.NewPacketConn(t.token), ms: make([]ipv4.Message, readBatch),
+		deadline: time.Unix(1, 0)}
+	for i := range d.ms {
+		d.ms[i].Buffers = [][]byte{make([]byte, maxDatagram+1)}
+	}
+	// What the receiver queued, then what it held when it stopped.
+	for len(t.recv) > 0 {
+		d.pending = append(d.pending, <-t.recv)
+	}
+	d.pending = append(d.pending, t.leftover...)
+	t.leftover = nil
+	t.direct = d
+	return d
+}
+
+// Direct receives on the caller's goroutine; see Transport.Direct. Read is
+// for one goroutine; Wake may be called from any.
+type Direct struct {
+	t        *Transport
+	c        *net.UDPConn
+	pc       *ipv4.PacketConn
+	ms       []ipv4.Message
+	deadline time.Time
+	woken    atomic.Bool
+	pending  []Packet
+}
+
+// ErrWoken: Read returned because of Wake.
+var ErrWoken = errors.New("transport: woken")
+
+// Read waits until datagrams arrive, the deadline passes (os.ErrDeadlineExceeded)
+// or Wake is called (ErrWoken), and appends the valid ones to out. A zero
+// deadline waits without limit. After Close it returns net.ErrClosed.
+func (d *Direct) Read(deadline time.Time, out []Packet) ([]Packet, error) {
+	if !deadline.Equal(d.deadline) {
+		if err := d.c.SetReadDeadline(deadline); err != nil {
+			return out, err
+		}
+		d.deadline = deadline
+	}
+	if len(d.pending) > 0 {
+		// What the receiver goroutine had before Direct took over.
+		out = append(out, d.pending...)
+		d.pending = nil
+		return out, nil
+	}
+	// Checked after the deadline is set: a Wake that came before sees its
+	// flag here, one that comes after cuts the read short.
+	if d.woken.Swap(false) {
+		return out, ErrWoken
+	}
+	n, err := d.pc.ReadBatch(d.ms, 0)
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The deadline may have been pulled in by Wake.
+			d.deadline = time.Time{}
+			_ = d.c.SetReadDeadline(time.Time{})
+			if d.woken.Swap(false) {
+				return out, ErrWoken
+			}
+			return out, os.ErrDeadlineExceeded
+		}
+		select {
+		case <-d.t.done:
+			return out, net.ErrClosed
+		default:
+		}
+		return out, err
+	}
+	total := 0
+	for i := range d.ms[:n] {
+		if d.ms[i].N <= maxDatagram {
+			total += d.ms[i].N
+		}
+	}
+	slab := make([]byte, 0, total)
+	for i := range d.ms[:n] {
+		if p, ok := d.t.accept(&d.ms[i], &slab, d.t.cfg.BlockUnlisted); ok {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// Wake makes the current or next Read return ErrWoken.
+func (d *Direct) Wake() {
+	d.woken.Store(true)
+	_ = d.c.SetReadDeadline(time.Unix(1, 0))
 }
 
 func (t *Transport) listed(a netip.Addr) bool {
@@ -446,6 +640,7 @@ func (t *Transport) LocalAddr() netip.Addr { return t.cfg.LocalAddr }
 func (t *Transport) SetAddr(id wire.NodeID, a netip.Addr) {
 	t.mu.Lock()
 	t.addrs[id] = a
+	t.dst[id] = net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, t.cfg.Port))
 	t.mu.Unlock()
 }
 
@@ -476,13 +671,60 @@ func (t *Transport) Encode(m wire.Message) ([]byte, error) {
 	return b, nil
 }
 
-// SendMsg encodes and sends an SRP message (see Send).
+// SendMsg encodes and sends an SRP message (see Send and SendMsgs).
 func (t *Transport) SendMsg(to wire.NodeID, m wire.Message, flush bool) error {
-	b, err := t.Encode(m)
-	if err != nil {
-		return err
+	return t.SendMsgs([]Out{{To: to, Msg: m, Flush: flush}})
+}
+
+// Out is one SRP message for SendMsgs: to a node, or to All.
+type Out struct {
+	To    wire.NodeID
+	Msg   wire.Message
+	Flush bool
+}
+
+// SendMsgs encodes and sends SRP messages in order, with as few system calls
+// as it can (consecutive datagrams leaving the same socket go in one
+// sendmmsg): a token visit's mcasts and the token itself.
+//
+// A regular mcast to All is not copied back to the sender. corosync's
+// udpu sends one to itself and its udp loops one through a socketpair, but
+// the receiving end finds the sequence number already in its sort queue
+// (orf_token_mcast stores the message before sending it) and the copy
+// changes nothing; skipping it saves a third of udpu's datagrams on a
+// 3-node ring. Joins, leaves, merge detects and token hold cancels still
+// come back to the sender, which handles its own.
+func (t *Transport) SendMsgs(out []Out) error {
+	t.sendMu.Lock()
+	defer t.sendMu.Unlock()
+	f := t.cfg.Framing
+	if f == 0 {
+		f = wire.V3
 	}
-	return t.Send(to, b, flush)
+	var first error
+	note := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	t.slab = t.slab[:0]
+	for _, o := range out {
+		start := len(t.slab)
+		t.slab = wire.Append(t.slab, o.Msg, f)
+		b := t.slab[start:len(t.slab):len(t.slab)]
+		if f == wire.V2 {
+			sealed, err := t.crypto().Seal(nil, b)
+			if err != nil {
+				note(err)
+				continue
+			}
+			b = sealed
+		}
+		self := o.Flush || o.Msg.Type() != wire.TypeMcast
+		note(t.queueSend(o.To, b, o.Flush, self))
+	}
+	note(t.flushBatch())
+	return first
 }
 
 // Send transmits a datagram to one node (the token target), or with to ==
@@ -491,75 +733,108 @@ func (t *Transport) SendMsg(to wire.NodeID, m wire.Message, flush bool) error {
 // inactive members too. Our own multicasts come back through Recv, as
 // corosync's do.
 func (t *Transport) Send(to wire.NodeID, b []byte, flush bool) error {
+	t.sendMu.Lock()
+	defer t.sendMu.Unlock()
+	err := t.queueSend(to, b, flush, true)
+	if ferr := t.flushBatch(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// queueSend adds the datagrams of one send to the pending batch (sendMu
+// held); self says whether our own copy of a send to All is wanted.
+func (t *Transport) queueSend(to wire.NodeID, b []byte, flush, self bool) error {
 	if to != All {
 		t.mu.Lock()
-		a, ok := t.addrs[to]
+		a, ok := t.dst[to]
 		t.mu.Unlock()
 		if !ok {
 			return fmt.Errorf("%w: %d", ErrUnknownNode, to)
 		}
-		c := t.token
+		c, pc := t.token, t.tokenBatch
 		if t.cfg.Mode == UDP {
-			c = t.mcastSend
+			c, pc = t.mcastSend, t.mcastBatch
 		}
-		return t.write(c, b, netip.AddrPortFrom(a, t.cfg.Port))
+		return t.add(c, pc, b, a)
 	}
 	if t.cfg.Mode == UDP {
-		err := t.write(t.mcastSend, b, t.mcastDst)
-		// The local loop: corosync writes the same datagram into its
-		// socketpair; the receiver sees it as coming from the send socket.
-		// Never block the sender on its own receive queue (the driver
-		// usually sends and receives in one goroutine); a full socketpair
-		// drops too.
-		t.Stats.SelfDelivered.Add(1)
-		t.deliverNoWait(netip.AddrPortFrom(t.cfg.LocalAddr, t.cfg.Port-1), append([]byte(nil), b...))
+		err := t.add(t.mcastSend, t.mcastBatch, b, t.mcastDstUDP)
+		if self {
+			// The local loop: corosync writes the same datagram into its
+			// socketpair; the receiver sees it as coming from the send
+			// socket. Never block the sender on its own receive queue (the
+			// driver usually sends and receives in one goroutine); a full
+			// socketpair drops too.
+			t.Stats.SelfDelivered.Add(1)
+			t.deliverNoWait(netip.AddrPortFrom(t.cfg.LocalAddr, t.cfg.Port-1), append([]byte(nil), b...))
+		}
 		return err
 	}
 	t.mu.Lock()
 	onlyActive := !flush
 	sendAll := t.sendToAll
-	var dst []netip.AddrPort
+	var first error
 	for _, m := range t.members {
 		if onlyActive && !m.active && !sendAll {
 			continue
 		}
-		dst = append(dst, m.addr)
+		if !self && m.addr.Addr() == t.cfg.LocalAddr {
+			continue
+		}
+		if err := t.add(t.memberSend, t.memberBatch, b, m.udp); err != nil && first == nil {
+			first = err
+		}
 	}
 	if !onlyActive || sendAll {
 		t.sentToAll++
 		t.sendToAll = false
 	}
 	t.mu.Unlock()
-	return t.writeAll(b, dst)
+	return first
 }
 
-// writeAll sends one datagram to every destination with as few system calls
-// as the kernel allows (sendmmsg): corosync writes one sendmsg per member,
-// which is the same traffic, but a Go daemon pays more per system call.
-// Failures are recovered by the SRP (corosync: "non-critical").
-func (t *Transport) writeAll(b []byte, dst []netip.AddrPort) error {
-	if len(dst) > 1 && t.memberBatch != nil {
-		msgs := make([]ipv4.Message, len(dst))
-		for i, d := range dst {
-			msgs[i] = ipv4.Message{Buffers: [][]byte{b}, Addr: net.UDPAddrFromAddrPort(d)}
+// add appends one datagram to the pending batch, sending what is pending
+// first when it leaves another socket (order is kept across sockets).
+func (t *Transport) add(c *net.UDPConn, pc *ipv4.PacketConn, b []byte, to *net.UDPAddr) error {
+	var err error
+	if t.batchConn != c && len(t.batch) > 0 {
+		err = t.flushBatch()
+	}
+	t.batchConn, t.batchPC = c, pc
+	t.batch = append(t.batch, ipv4.Message{Buffers: [][]byte{b}, Addr: to})
+	return err
+}
+
+// flushBatch sends the pending batch (sendmmsg; one sendto per datagram
+// where the kernel refuses). Failures are recovered by the SRP (corosync:
+// "non-critical").
+func (t *Transport) flushBatch() error {
+	msgs := t.batch
+	defer func() {
+		for i := range t.batch {
+			t.batch[i] = ipv4.Message{}
 		}
-		sent := 0
+		t.batch = t.batch[:0]
+	}()
+	if len(msgs) == 0 {
+		return nil
+	}
+	sent := 0
+	if len(msgs) > 1 && t.batchPC != nil {
 		for sent < len(msgs) {
-			n, err := t.memberBatch.WriteBatch(msgs[sent:], 0)
+			n, err := t.batchPC.WriteBatch(msgs[sent:], 0)
 			if err != nil || n <= 0 {
 				break
 			}
 			sent += n
 		}
 		t.Stats.Sent.Add(uint64(sent))
-		if sent == len(msgs) {
-			return nil
-		}
-		dst = dst[sent:]
 	}
 	var first error
-	for _, d := range dst {
-		if err := t.write(t.memberSend, b, d); err != nil && first == nil {
+	for _, m := range msgs[sent:] {
+		to := m.Addr.(*net.UDPAddr).AddrPort()
+		if err := t.write(t.batchConn, m.Buffers[0], to); err != nil && first == nil {
 			first = err
 		}
 	}
