@@ -27,10 +27,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -145,6 +147,13 @@ type Node struct {
 	svcs  map[int]Service
 	start time.Time
 
+	// out is the reused batch handed to a batchSender.
+	out []transport.Out
+	// groupHdr caches each group's header iovecs (pg.Groups); iov and
+	// groups are scratch slices for packing and for reading group names.
+	groupHdr map[string][][]byte
+	iov      [][]byte
+	groups   [][]byte
 	// backlog holds totempg packets the SRP refused (queue full), in order.
 	backlog [][]byte
 	// app holds group "a" messages from local clients, released once the
@@ -159,7 +168,13 @@ type Node struct {
 	lastFail []totem.NodeID
 	stats    Stats
 
-	calls    chan func()
+	calls chan func()
+	// direct is the transport's own-goroutine receiver when it has one
+	// (udpu): Run then reads the socket itself, and Do queues its calls
+	// in callq and wakes the read.
+	direct   *transport.Direct
+	callMu   sync.Mutex
+	callq    []func()
 	done     chan struct{}
 	killed   atomic.Bool
 	stopOnce chan struct{}
@@ -185,6 +200,9 @@ func New(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: cfg.Log, svcs: map[int]Service{},
 		calls: make(chan func()), done: make(chan struct{}), stopOnce: make(chan struct{}, 1)}
+	if dt, ok := cfg.Transport.(interface{ Direct() *transport.Direct }); ok {
+		n.direct = dt.Direct()
+	}
 	srp, err := totem.New(cfg.Totem, n.srpLog)
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
@@ -287,18 +305,24 @@ func (n *Node) Run(ctx context.Context) error {
 		return fmt.Errorf("node: start: %w", err)
 	}
 	n.round()
+	if n.direct != nil {
+		return n.runDirect(ctx)
+	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	recv := n.cfg.Transport.Recv()
+	// armed is the deadline the timer is set for; under load the SRP's
+	// deadline moves once per token, not per datagram, so the timer is
+	// only re-armed when it changed (or fired).
+	armed, armedOK := time.Duration(-1), false
 	for {
-		if d, ok := n.deadline(); ok {
-			wait := d - n.now()
-			if wait < 0 {
-				wait = 0
+		if d, ok := n.deadline(); ok != armedOK || d != armed {
+			armed, armedOK = d, ok
+			if ok {
+				timer.Reset(max(d-n.now(), 0))
+			} else {
+				timer.Reset(time.Hour)
 			}
-			timer.Reset(wait)
-		} else {
-			timer.Reset(time.Hour)
 		}
 		select {
 		case <-ctx.Done():
@@ -314,13 +338,115 @@ func (n *Node) Run(ctx context.Context) error {
 				return errors.New("node: transport closed")
 			}
 			n.receive(p, recv)
+			// Take what else is already queued before finishing the round:
+			// one round (services' output, packer, timer) per burst rather
+			// than per datagram. A token inside the burst still sees the
+			// services' output first (receive calls round before it).
+			for i, l := 0, len(recv); i < l; i++ {
+				q, ok := <-recv
+				if !ok {
+					return errors.New("node: transport closed")
+				}
+				n.receive(q, recv)
+			}
 		case f := <-n.calls:
 			f()
 		case <-timer.C:
+			armed, armedOK = -1, false
 			n.step(totem.Tick{})
 			n.fireServices()
 		}
 		n.round()
+	}
+}
+
+// runDirect is Run's loop when the node reads its socket itself: wait for
+// datagrams until the next deadline or a wake-up (Do, Kill, ctx), then
+// handle what came, what is due and what was asked, and finish the round.
+func (n *Node) runDirect(ctx context.Context) error {
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-ctx.Done():
+			n.direct.Wake()
+		case <-stop:
+		}
+	}()
+	var pkts []transport.Packet
+	for {
+		select {
+		case <-n.stopOnce:
+			return nil
+		default:
+		}
+		if ctx.Err() != nil {
+			if n.killed.Load() {
+				return nil
+			}
+			n.leave()
+			return nil
+		}
+		if n.runCalls() {
+			n.round()
+		}
+		d, ok := n.deadline()
+		var dl time.Time
+		if ok {
+			dl = n.start.Add(d)
+		}
+		var err error
+		pkts, err = n.direct.Read(dl, pkts[:0])
+		switch {
+		case err == nil:
+			n.receiveBatch(pkts)
+			clear(pkts)
+		case errors.Is(err, transport.ErrWoken), errors.Is(err, os.ErrDeadlineExceeded):
+		case errors.Is(err, net.ErrClosed):
+			return errors.New("node: transport closed")
+		default:
+			n.log("TOTEM", "totemudpu", corolog.Trace, "receive: %v", err)
+		}
+		if ok && n.now() >= d {
+			n.step(totem.Tick{})
+			n.fireServices()
+		}
+		n.round()
+	}
+}
+
+// runCalls runs the calls Do queued for a direct node; it reports whether
+// there were any.
+func (n *Node) runCalls() bool {
+	n.callMu.Lock()
+	q := n.callq
+	n.callq = nil
+	n.callMu.Unlock()
+	for _, f := range q {
+		f()
+	}
+	return len(q) > 0
+}
+
+// receiveBatch handles datagrams read together, as receive does for the
+// channel: mcasts first, then the tokens among them.
+func (n *Node) receiveBatch(pkts []transport.Packet) {
+	var tokens []wire.Message
+	for i := range pkts {
+		n.stats.RxPackets++
+		if !n.decode(&pkts[i]) {
+			continue
+		}
+		if pkts[i].Msg.Type() == wire.TypeOrfToken {
+			tokens = append(tokens, pkts[i].Msg)
+			continue
+		}
+		n.step(totem.Receive{Msg: pkts[i].Msg})
+	}
+	for _, t := range tokens {
+		n.round()
+		n.flushPacker()
+		n.step(totem.Receive{Msg: t})
 	}
 }
 
@@ -332,6 +458,9 @@ func (n *Node) Kill() {
 	case n.stopOnce <- struct{}{}:
 	default:
 	}
+	if n.direct != nil {
+		n.direct.Wake()
+	}
 }
 
 // Done is closed when Run has returned.
@@ -341,6 +470,23 @@ func (n *Node) Done() <-chan struct{} { return n.done }
 // accessors and Mcast. It returns ErrStopped if the node is not running.
 func (n *Node) Do(f func()) error {
 	ran := make(chan struct{})
+	if n.direct != nil {
+		select {
+		case <-n.done:
+			return ErrStopped
+		default:
+		}
+		n.callMu.Lock()
+		n.callq = append(n.callq, func() { f(); close(ran) })
+		n.callMu.Unlock()
+		n.direct.Wake()
+		select {
+		case <-ran:
+			return nil
+		case <-n.done:
+			return ErrStopped
+		}
+	}
 	select {
 	case n.calls <- func() { f(); close(ran) }:
 	case <-n.done:
@@ -441,6 +587,10 @@ func (n *Node) receive(p transport.Packet, recv <-chan transport.Packet) {
 		n.step(totem.Receive{Msg: q.Msg})
 	}
 	for _, t := range tokens {
+		// What the services produced while handling the messages before
+		// the token rides on it, as in corosync, where they are queued as
+		// soon as they are produced.
+		n.round()
 		// callback_token_received_fn: staged totempg messages leave now.
 		n.flushPacker()
 		n.step(totem.Receive{Msg: t})
@@ -465,17 +615,7 @@ func (n *Node) drainSRP() {
 		if rd.PersistRing != nil {
 			n.storeRingSeq(rd.PersistRing.Seq)
 		}
-		for _, p := range rd.Packets {
-			n.stats.TxPackets++
-			msg := p.Msg
-			if n.cfg.Framing == wire.V2 {
-				msg = addrBook(n.cfg.Addrs).fill(msg)
-			}
-			if err := n.cfg.Transport.SendMsg(p.To, msg, p.Flush); err != nil {
-				n.stats.TxErrors++
-				n.log("TOTEM", "totemudp", corolog.Trace, "send %s: %v", p.Msg.Type(), err)
-			}
-		}
+		n.send(rd.Packets)
 		events := rd.Events
 		state := rd.State
 		n.srp.Advance()
@@ -498,6 +638,47 @@ func (n *Node) drainSRP() {
 	}
 }
 
+// batchSender is a Transport that sends several messages with few system
+// calls (totem/transport: one sendmmsg for a token visit's mcasts).
+type batchSender interface {
+	SendMsgs(out []transport.Out) error
+}
+
+// send hands one Ready's packets to the transport, in order.
+func (n *Node) send(pkts []totem.Packet) {
+	if len(pkts) == 0 {
+		return
+	}
+	n.stats.TxPackets += uint64(len(pkts))
+	if bs, ok := n.cfg.Transport.(batchSender); ok {
+		out := n.out[:0]
+		for _, p := range pkts {
+			msg := p.Msg
+			if n.cfg.Framing == wire.V2 {
+				msg = addrBook(n.cfg.Addrs).fill(msg)
+			}
+			out = append(out, transport.Out{To: p.To, Msg: msg, Flush: p.Flush})
+		}
+		if err := bs.SendMsgs(out); err != nil {
+			n.stats.TxErrors++
+			n.log("TOTEM", "totemudp", corolog.Trace, "send: %v", err)
+		}
+		clear(out)
+		n.out = out[:0]
+		return
+	}
+	for _, p := range pkts {
+		msg := p.Msg
+		if n.cfg.Framing == wire.V2 {
+			msg = addrBook(n.cfg.Addrs).fill(msg)
+		}
+		if err := n.cfg.Transport.SendMsg(p.To, msg, p.Flush); err != nil {
+			n.stats.TxErrors++
+			n.log("TOTEM", "totemudp", corolog.Trace, "send %s: %v", p.Msg.Type(), err)
+		}
+	}
+}
+
 // deliver reassembles one ordered mcast and dispatches its messages.
 func (n *Node) deliver(d totem.Deliver) {
 	msgs, err := n.asm.Deliver(uint32(d.From), d.Payload, false)
@@ -506,7 +687,8 @@ func (n *Node) deliver(d totem.Deliver) {
 		n.log("TOTEM", "totempg_deliver_fn", corolog.Trace, "totempg: from %d: %v", d.From, err)
 	}
 	for _, m := range msgs {
-		groups, body, err := pg.SplitGroups(m, false)
+		groups, body, err := pg.SplitGroupsInto(n.groups, m, false)
+		n.groups = groups
 		if err != nil {
 			n.stats.RxGroupErrors++
 			continue
@@ -643,10 +825,21 @@ func (n *Node) collectOutboxes() {
 
 // queue packs one service message for the ring.
 func (n *Node) queue(group string, msg []byte) {
-	iov := append(pg.Groups(group), msg)
+	hdr := n.groupHdr[group]
+	if hdr == nil {
+		if n.groupHdr == nil {
+			n.groupHdr = map[string][][]byte{}
+		}
+		hdr = pg.Groups(group)
+		n.groupHdr[group] = hdr
+	}
+	// Add may rewrite the iovec list in place: build it in scratch space.
+	iov := append(append(n.iov[:0], hdr...), msg)
 	for _, pkt := range n.pk.Add(iov...) {
 		n.submit(pkt)
 	}
+	clear(iov)
+	n.iov = iov[:0]
 }
 
 func (n *Node) flushPacker() {
