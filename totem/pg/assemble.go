@@ -45,6 +45,7 @@ type Assembler struct {
 	// transitional configuration and the acknowledgement of the new one).
 	waitingTransAck bool
 	Stats           AssemblerStats
+	noFresh         bool // tests: always take the general path
 }
 
 // NewAssembler returns an empty assembler.
@@ -104,13 +105,16 @@ func (a *Assembler) Deliver(nodeid uint32, payload []byte, foreign bool) ([][]by
 		delete(set, nodeid)
 		return nil, fmt.Errorf("%w: node %d, %d bytes", ErrOverflow, nodeid, as.index+dataLen)
 	}
-	as.data = as.data[:as.index]
-	for _, c := range pkt.Chunks {
-		as.data = append(as.data, c...)
-	}
 	count := len(pkt.Chunks)
 	if pkt.Fragmented != 0 {
 		count--
+	}
+	if !a.noFresh && as.index == 0 && !as.throwingOut && pkt.Continuation == as.lastFrag && len(pkt.Chunks) > 0 {
+		return a.deliverFresh(as, pkt, count), nil
+	}
+	as.data = as.data[:as.index]
+	for _, c := range pkt.Chunks {
+		as.data = append(as.data, c...)
 	}
 	var out [][]byte
 	if as.throwingOut {
@@ -158,4 +162,34 @@ func (a *Assembler) Deliver(nodeid uint32, payload []byte, foreign bool) ([][]by
 		as.index = len(as.data)
 	}
 	return out, nil
+}
+
+// deliverFresh is Deliver's common case: no partial message is pending and
+// the packet continues what is expected (a fresh message, or nothing), so
+// every complete chunk is a message by itself. They are copied once, into
+// one allocation, rather than through the reassembly buffer; the trailing
+// fragment, if any, starts the buffer. The outcome is the general path's.
+func (a *Assembler) deliverFresh(as *assembly, pkt Packet, count int) [][]byte {
+	as.lastFrag = pkt.Fragmented
+	total := 0
+	for _, c := range pkt.Chunks[:count] {
+		total += len(c)
+	}
+	var out [][]byte
+	if count > 0 {
+		slab := make([]byte, 0, total)
+		out = make([][]byte, 0, count)
+		for _, c := range pkt.Chunks[:count] {
+			start := len(slab)
+			slab = append(slab, c...)
+			out = append(out, slab[start:len(slab):len(slab)])
+		}
+	}
+	if pkt.Fragmented == 0 {
+		as.index, as.lastFrag, as.throwingOut = 0, 0, false
+		return out
+	}
+	as.data = append(as.data[:0], pkt.Chunks[count]...)
+	as.index = len(as.data)
+	return out
 }

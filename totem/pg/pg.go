@@ -131,6 +131,12 @@ var ErrGroups = errors.New("totempg: corrupt group header")
 // the group names and the service message. foreign: sender byte order
 // differs (group_endian_convert).
 func SplitGroups(msg []byte, foreign bool) (groups [][]byte, body []byte, err error) {
+	return SplitGroupsInto(nil, msg, foreign)
+}
+
+// SplitGroupsInto is SplitGroups appending the group names to groups[:0],
+// so that a receiver can reuse one slice for every message.
+func SplitGroupsInto(groups [][]byte, msg []byte, foreign bool) ([][]byte, []byte, error) {
 	u16 := func(o int) int {
 		v := binary.LittleEndian.Uint16(msg[o:])
 		if foreign {
@@ -146,13 +152,13 @@ func SplitGroups(msg []byte, foreign bool) (groups [][]byte, body []byte, err er
 	if off > len(msg) {
 		return nil, nil, fmt.Errorf("%w: %d groups in %d bytes", ErrGroups, n, len(msg))
 	}
-	groups = make([][]byte, n)
-	for i := range groups {
+	groups = groups[:0]
+	for i := range n {
 		l := u16(2 + 2*i)
 		if l > len(msg)-off {
 			return nil, nil, fmt.Errorf("%w: group %d length %d", ErrGroups, i, l)
 		}
-		groups[i] = msg[off : off+l : off+l]
+		groups = append(groups, msg[off:off+l:off+l])
 		off += l
 	}
 	return groups, msg[off:], nil

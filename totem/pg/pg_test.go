@@ -286,6 +286,10 @@ func FuzzAssembler(f *testing.F) {
 	f.Add([]byte{0, 3, 3, 1, 2, 3, 1, 0, 0, 2, 1, 2, 9, 9})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		as := NewAssembler()
+		// general: the same input through the reassembly buffer only; the
+		// fresh-message shortcut must not change what is delivered.
+		general := NewAssembler()
+		general.noFresh = true
 		for len(b) >= 3 {
 			p := Packet{Fragmented: b[0] % 4, Continuation: b[1] % 4}
 			n := int(b[2] % 4)
@@ -297,6 +301,20 @@ func FuzzAssembler(f *testing.F) {
 			ms, err := as.Deliver(1, p.Append(nil), false)
 			if err != nil {
 				t.Fatal(err)
+			}
+			want, _ := general.Deliver(1, p.Append(nil), false)
+			if len(ms) != len(want) {
+				t.Fatalf("%d messages, general path %d", len(ms), len(want))
+			}
+			for i := range ms {
+				if !bytes.Equal(ms[i], want[i]) {
+					t.Fatalf("message %d differs from the general path", i)
+				}
+			}
+			if as.normal[1] != nil && general.normal[1] != nil && (as.normal[1].index != general.normal[1].index ||
+				as.normal[1].lastFrag != general.normal[1].lastFrag || as.normal[1].throwingOut != general.normal[1].throwingOut ||
+				!bytes.Equal(as.normal[1].data[:as.normal[1].index], general.normal[1].data[:general.normal[1].index])) {
+				t.Fatalf("state %+v, general path %+v", *as.normal[1], *general.normal[1])
 			}
 			for _, m := range ms {
 				if len(m) > MaxAssembly {
