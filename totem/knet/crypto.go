@@ -140,21 +140,37 @@ func (c *Crypto) Overhead(n int) int {
 // random bytes per packet; the caller supplies them so that sealing is deterministic
 // and testable); it is ignored without a cipher.
 func (c *Crypto) Seal(dst, packet []byte, salt *[SaltSize]byte) []byte {
+	out, _ := c.seal(dst, salt, func(b []byte) []byte { return append(b, packet...) })
+	return out
+}
+
+// SealPacket is Seal for a packet encoded straight into dst (one copy less);
+// it also returns the clear packet's length.
+func (c *Crypto) SealPacket(dst []byte, p Packet, salt *[SaltSize]byte) ([]byte, int) {
+	return c.seal(dst, salt, p.AppendTo)
+}
+
+func (c *Crypto) seal(dst []byte, salt *[SaltSize]byte, appendPacket func([]byte) []byte) ([]byte, int) {
 	if !c.Enabled() {
-		return append(dst, packet...)
+		n := len(dst)
+		dst = appendPacket(dst)
+		return dst, len(dst) - n
 	}
 	start := len(dst)
+	var plain int
 	if c.block != nil {
 		dst = append(dst, salt[:]...)
-		pad := aes.BlockSize - len(packet)%aes.BlockSize
 		ctStart := len(dst)
-		dst = append(dst, packet...)
+		dst = appendPacket(dst)
+		plain = len(dst) - ctStart
+		pad := aes.BlockSize - plain%aes.BlockSize
 		for i := 0; i < pad; i++ {
 			dst = append(dst, byte(pad))
 		}
 		cipher.NewCBCEncrypter(c.block, salt[:]).CryptBlocks(dst[ctStart:], dst[ctStart:])
 	} else {
-		dst = append(dst, packet...)
+		dst = appendPacket(dst)
+		plain = len(dst) - start
 	}
 	if c.newHash != nil {
 		m := c.mac()
@@ -162,7 +178,7 @@ func (c *Crypto) Seal(dst, packet []byte, salt *[SaltSize]byte) []byte {
 		dst = m.Sum(dst)
 		c.macs.Put(m)
 	}
-	return dst
+	return dst, plain
 }
 
 // Open authenticates and decrypts one datagram and returns the clear packet (a new

@@ -415,7 +415,12 @@ func (m *Machine) receive(now time.Duration, in Received) {
 			return // "Source host N not reachable yet"
 		}
 		if msg, ok := h.rx.Data(p); ok {
-			m.ready.Messages = append(m.ready.Messages, Message{From: h.id, Bcast: p.Bcast, Compress: CompressModel(p.Compress), Data: append([]byte(nil), msg...)})
+			if p.FragNum <= 1 {
+				// An unfragmented message is the packet's own payload, which
+				// belongs to the driver; a reassembled one is already ours.
+				msg = append([]byte(nil), msg...)
+			}
+			m.ready.Messages = append(m.ready.Messages, Message{From: h.id, Bcast: p.Bcast, Compress: CompressModel(p.Compress), Data: msg})
 		}
 	}
 }
@@ -649,14 +654,20 @@ func (m *Machine) send(s Send) {
 	}
 	m.txSeq = NextSeq(m.txSeq)
 	m.rr++
+	// One frame per fragment, shared by every destination and link: the
+	// bytes are the same for all (libknet encrypts each fragment once and
+	// sends it to every host), so a driver may seal a shared frame once.
+	data := make([]Data, len(frags))
+	for i, f := range frags {
+		data[i] = Data{Node: m.cfg.Self, Seq: m.txSeq, Compress: uint8(s.Compress), Bcast: s.To == 0, FragNum: uint8(len(frags)), Payload: f}
+		if len(frags) > 1 {
+			data[i].FragSeq = uint8(i + 1)
+		}
+	}
 	for _, h := range dests {
 		for _, l := range m.choose(h) {
-			for i, f := range frags {
-				d := &Data{Node: m.cfg.Self, Seq: m.txSeq, Compress: uint8(s.Compress), Bcast: s.To == 0, FragNum: uint8(len(frags)), Payload: f}
-				if len(frags) > 1 {
-					d.FragSeq = uint8(i + 1)
-				}
-				m.out(h, l, d)
+			for i := range data {
+				m.out(h, l, &data[i])
 			}
 		}
 	}

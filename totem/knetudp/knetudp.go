@@ -413,11 +413,11 @@ func (c *Conn) event(e any) {
 
 // txState holds the loop goroutine's send buffers, reused round after round.
 type txState struct {
-	slab  []byte                          // sealed datagrams, back to back
-	ms    map[uint8][]ipv4.Message        // per link socket
-	outs  map[uint8][]int                 // index into the round's packets, per message
-	addrs map[netip.AddrPort]*net.UDPAddr // destination addresses, made once
-	plain []byte
+	slab   []byte                          // sealed datagrams, back to back
+	ms     map[uint8][]ipv4.Message        // per link socket
+	outs   map[uint8][]int                 // index into the round's packets, per message
+	addrs  map[netip.AddrPort]*net.UDPAddr // destination addresses, made once
+	sealed map[*knet.Data][]byte
 }
 
 // writeAll seals every packet of one round and sends them with one sendmmsg
@@ -448,31 +448,43 @@ func (c *Conn) writeAll(pkts []knet.Outgoing) {
 	if enc {
 		t0 = time.Now()
 	}
-	var overhead uint64
+	var overhead, nsealed uint64
+	var sealed map[*knet.Data][]byte // frames shared by several destinations, sealed once
+	if len(pkts) > 1 {
+		if tx.sealed == nil {
+			tx.sealed = map[*knet.Data][]byte{}
+		}
+		clear(tx.sealed)
+		sealed = tx.sealed
+	}
 	for i, o := range pkts {
 		if c.socks[o.Link] == nil {
+			continue
+		}
+		d, _ := o.Packet.(*knet.Data)
+		if w, ok := sealed[d]; ok && d != nil {
+			c.queueTx(o, w, i)
 			continue
 		}
 		off := len(tx.slab)
 		if enc {
 			var salt [knet.SaltSize]byte
 			_, _ = rand.Read(salt[:])
-			tx.plain = o.Packet.AppendTo(tx.plain[:0])
-			tx.slab = c.crypto.Seal(tx.slab, tx.plain, &salt)
-			overhead += uint64(len(tx.slab) - off - len(tx.plain))
+			var plain int
+			nsealed++
+			tx.slab, plain = c.crypto.SealPacket(tx.slab, o.Packet, &salt)
+			overhead += uint64(len(tx.slab) - off - plain)
 		} else {
 			tx.slab = o.Packet.AppendTo(tx.slab)
 		}
-		ua := tx.addrs[o.To]
-		if ua == nil {
-			ua = net.UDPAddrFromAddrPort(o.To)
-			tx.addrs[o.To] = ua
+		w := tx.slab[off:len(tx.slab):len(tx.slab)]
+		if d != nil && sealed != nil {
+			sealed[d] = w
 		}
-		tx.ms[o.Link] = append(tx.ms[o.Link], ipv4.Message{Buffers: [][]byte{tx.slab[off:len(tx.slab):len(tx.slab)]}, Addr: ua})
-		tx.outs[o.Link] = append(tx.outs[o.Link], i)
+		c.queueTx(o, w, i)
 	}
-	if enc {
-		n := uint64(len(pkts))
+	if enc && nsealed > 0 {
+		n := nsealed
 		d := since(t0) / 1000 / n
 		c.hstats.update(func(s *HandleStats) {
 			s.TxCryptByteOverhead += overhead
@@ -503,6 +515,18 @@ func (c *Conn) writeAll(pkts []knet.Outgoing) {
 			}
 		}
 	}
+}
+
+// queueTx adds one datagram to its socket's batch.
+func (c *Conn) queueTx(o knet.Outgoing, wire []byte, i int) {
+	tx := &c.tx
+	ua := tx.addrs[o.To]
+	if ua == nil {
+		ua = net.UDPAddrFromAddrPort(o.To)
+		tx.addrs[o.To] = ua
+	}
+	tx.ms[o.Link] = append(tx.ms[o.Link], ipv4.Message{Buffers: [][]byte{wire}, Addr: ua})
+	tx.outs[o.Link] = append(tx.outs[o.Link], i)
 }
 
 // wireLen bounds the sealed size of a packet.
