@@ -1,10 +1,14 @@
 // Package knetudp runs knet.Machine over real UDP sockets: one socket per local
 // link bound to the link's address and port (5405 + link number by default), the
 // options libknet sets (don't-fragment for path-MTU discovery, low-delay TOS,
-// large buffers), crypto sealing with a fresh random salt per packet, and one
-// goroutine that owns the machine and its clock. To the layer above it is a
-// datagram service between node ids: Send a message to one node or all, Recv
-// the messages of the others.
+// large buffers), crypto sealing with a fresh random salt per packet,
+// compression, and libknet's link and handle counters. The machine sits behind
+// one lock and is stepped by whoever has input: Send's caller (the message is on
+// the wire when Send returns), one reader per link socket (recvmmsg batches,
+// messages handed up from there), and a timer goroutine for heartbeats and
+// PMTUd. To the layer above it is a datagram service between node ids: Send a
+// message to one node or all, Recv (or Config.Deliver) the messages of the
+// others.
 package knetudp
 
 import (
