@@ -62,6 +62,7 @@ type Node struct {
 	RemoteRequiresReset, RemoteWasFenced             bool
 	guest                                            bool
 	NoDiscovery                                      bool
+	bundleNode                                       bool // guest node of a bundle replica
 }
 
 // RscKind is the variant of a resource.
@@ -71,6 +72,7 @@ const (
 	KindPrimitive RscKind = iota
 	KindGroup
 	KindClone
+	KindBundle
 )
 
 // failure response, ordered as enum action_fail_response.
@@ -185,6 +187,7 @@ type Resource struct {
 	dangling      []*Node
 	lockNode      *Node
 	fillers       []*Resource
+	bundle        *bundleData // KindBundle only
 }
 
 // Colocation is an rsc_colocation (or implicit one).
@@ -304,4 +307,8 @@ type Options struct {
 	Now time.Time
 	// ShowScores collects allocation scores into Result.Scores.
 	ShowScores bool
+	// StatusOnly stops after unpacking the configuration and status, as
+	// the status tools do (cluster_status): Result.View is valid, no
+	// transition is computed.
+	StatusOnly bool
 }

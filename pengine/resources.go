@@ -41,7 +41,13 @@ func (c *cluster) unpackResources() error {
 			}
 		case "template":
 		case "bundle":
-			c.warnf("bundle %s not supported", attr(e, "id"))
+			r, err := c.unpackBundle(e)
+			if err != nil {
+				return err
+			}
+			if r != nil {
+				c.resources = append(c.resources, r)
+			}
 		}
 	}
 	for _, r := range c.resources {
@@ -123,6 +129,8 @@ func (c *cluster) unpackResource(e *etree.Element, parent *Resource, suffix stri
 		r.Kind = KindPrimitive
 	case "group":
 		r.Kind = KindGroup
+	case "bundle":
+		r.Kind = KindBundle
 	default:
 		r.Kind = KindClone
 	}

@@ -100,6 +100,7 @@ func Schedule(doc *etree.Document, now time.Time, opts Options) (res *Result, er
 			}
 		}
 	}
+	c.fixBundleAllowed()
 	c.unpackStatus()
 	for _, r := range c.resources {
 		if r.Orphan && r.Kind == KindPrimitive {
@@ -107,6 +108,9 @@ func Schedule(doc *etree.Document, now time.Time, opts Options) (res *Result, er
 				r.Allowed[n] = -Infinity
 			}
 		}
+	}
+	if opts.StatusOnly {
+		return &Result{Warnings: c.warnings, Now: c.now, c: c}, nil
 	}
 	var locs []*location
 	c.applyNodeHealth(&locs)

@@ -315,6 +315,9 @@ func (c *cluster) unpackNodeLrm(n *Node, st *etree.Element) {
 
 // findRscForHistory maps an lrm_resource id to a resource (unpack_find_resource).
 func (c *cluster) findRscForHistory(n *Node, id string) *Resource {
+	if r := c.bundleHistoryRsc(n, id); r != nil {
+		return r
+	}
 	if r := c.rscByID[id]; r != nil && r.Kind == KindPrimitive {
 		if cp := r.cloneParent(); cp == nil || cp.Unique {
 			return r

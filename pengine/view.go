@@ -42,6 +42,10 @@ type NodeView struct {
 	Utilization map[string]int
 	// Running lists the primitives active here.
 	Running []*RscView
+	// Guest is set for guest nodes (a remote node whose connection has a
+	// container); GuestHost is then the container's current node, if any.
+	Guest     bool
+	GuestHost *NodeView
 }
 
 // RscView is a resource: primitive, group or clone (clone instances are
@@ -69,6 +73,9 @@ type RscView struct {
 	// History is the resource's lrm history per node name, newest call
 	// first as the scheduler sorted it.
 	History map[string][]*OpView
+	// Bundle describes a bundle (Kind "bundle"); its Children are the
+	// implicit resources, replica by replica, then the clone.
+	Bundle *BundleView
 }
 
 // OpView is one <lrm_rsc_op> history entry.
@@ -121,6 +128,7 @@ func (res *Result) View() *ClusterView {
 	for _, r := range top {
 		v.Resources = append(v.Resources, v.mapRsc(r, nil))
 	}
+	v.mapGuests(c)
 	return v
 }
 
@@ -131,6 +139,8 @@ func (v *ClusterView) mapRsc(r *Resource, parent *RscView) *RscView {
 		kind = "group"
 	case KindClone:
 		kind = "clone"
+	case KindBundle:
+		kind = "bundle"
 	}
 	rv := &RscView{ID: r.ID, XMLID: r.XMLID, Kind: kind, Class: r.Class, Provider: r.Provider,
 		Type: r.Type, XML: r.XML, Parent: parent, Role: r.Role.String(), NextRole: r.NextRole.String(),
@@ -159,6 +169,9 @@ func (v *ClusterView) mapRsc(r *Resource, parent *RscView) *RscView {
 	}
 	for _, ch := range r.Children {
 		rv.Children = append(rv.Children, v.mapRsc(ch, rv))
+	}
+	if r.Kind == KindBundle {
+		v.mapBundle(r, rv)
 	}
 	return rv
 }

@@ -361,7 +361,7 @@ func Main(env Env) int {
 	if err != nil {
 		return finishErr(env, o, pcmkout.ExitUnavailable, err.Error())
 	}
-	res, err := pengine.Schedule(doc.Copy(), env.Now, pengine.Options{Now: env.Now})
+	res, err := pengine.Schedule(doc.Copy(), env.Now, pengine.Options{Now: env.Now, StatusOnly: true})
 	if err != nil {
 		return finishErr(env, o, pcmkout.ExitSoftware, err.Error())
 	}

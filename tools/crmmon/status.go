@@ -469,6 +469,8 @@ func isFiltered(r *pengine.RscView, only []string, checkParent bool) bool {
 			}
 		}
 		return true
+	case "bundle":
+		return bundleFiltered(r, only)
 	default: // clone
 		if inList(printableID(r), only) {
 			return false

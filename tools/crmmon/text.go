@@ -522,6 +522,8 @@ func (r *textRenderer) resource(x *pengine.RscView, show uint32, onlyNode, onlyR
 		return r.group(x, show, onlyNode, onlyRsc)
 	case "clone":
 		return r.clone(x, show, onlyNode, onlyRsc)
+	case "bundle":
+		return r.bundle(x, show, onlyNode, onlyRsc)
 	}
 	return r.primitive(x, show, onlyNode, onlyRsc)
 }
@@ -537,7 +539,7 @@ func (r *textRenderer) primitive(x *pengine.RscView, show uint32, onlyNode, only
 	if node == nil {
 		node = x.PendingNode
 	}
-	if isTrue(x.Meta["internal"]) && !has(show, ShowImplicit) {
+	if isTrue(x.Meta["internal_rsc"]) && !has(show, ShowImplicit) {
 		return false
 	}
 	line := primitiveString(x, printableID(x), node, show, true)

@@ -190,6 +190,8 @@ func (r *xmlRenderer) resource(parent *pcmkout.Node, x *pengine.RscView, show ui
 		r.group(parent, x, show, onlyNode, onlyRsc)
 	case "clone":
 		r.clone(parent, x, show, onlyNode, onlyRsc)
+	case "bundle":
+		r.bundle(parent, x, show, onlyNode, onlyRsc)
 	default:
 		r.primitive(parent, x, show, onlyRsc)
 	}
