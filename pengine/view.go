@@ -44,8 +44,9 @@ type NodeView struct {
 	Running []*RscView
 	// Guest is set for guest nodes (a remote node whose connection has a
 	// container); GuestHost is then the container's current node, if any.
-	Guest     bool
-	GuestHost *NodeView
+	Guest          bool
+	GuestHost      *NodeView
+	GuestContainer string // id of the container resource
 }
 
 // RscView is a resource: primitive, group or clone (clone instances are

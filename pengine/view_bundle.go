@@ -54,7 +54,7 @@ func (v *ClusterView) mapGuests(c *cluster) {
 		}
 		nv := v.byNode[n]
 		nv.Guest = true
-		nv.Type = "guest"
+		nv.GuestContainer = n.RemoteRsc.Container.ID
 		if ct := n.RemoteRsc.Container; len(ct.RunningOn) > 0 {
 			nv.GuestHost = v.byNode[ct.RunningOn[0]]
 		}

@@ -174,3 +174,12 @@ func (r *xmlRenderer) bundle(parent *pcmkout.Node, x *pengine.RscView, show uint
 		}
 	}
 }
+
+// nodeKind is the node's kind as the text format names it: guest nodes
+// (pe__is_guest_node) apart from other remote nodes.
+func nodeKind(n *pengine.NodeView) string {
+	if n.Guest {
+		return "guest"
+	}
+	return n.Type
+}

@@ -71,6 +71,12 @@ func (r *textRenderer) nodeName(n *pengine.NodeView) string {
 // displayName is pe__node_display_name.
 func displayName(s *Status, n *pengine.NodeView, detail bool) string {
 	name := n.Name
+	if detail && n.Guest {
+		name += "@"
+		if n.GuestHost != nil {
+			name += n.GuestHost.Name
+		}
+	}
 	if detail && !strings.EqualFold(n.Name, n.ID) {
 		name += " (" + n.ID + ")"
 	}
@@ -281,7 +287,7 @@ func isTrue(s string) bool {
 
 // featureSet is get_node_feature_set.
 func featureSet(n *pengine.NodeView) string {
-	if !n.Online || n.Type == "remote" || n.Type == "guest" {
+	if !n.Online || n.Type == "remote" || n.Guest {
 		return ""
 	}
 	if fs, ok := n.Attrs["#feature-set"]; ok {
@@ -351,7 +357,7 @@ func (r *textRenderer) nodeList(spacer bool) bool {
 			r.html != nil // node_list_html lists every node on its own
 		if !individual {
 			if n.Online {
-				switch n.Type {
+				switch nodeKind(n) {
 				case "guest":
 					onlineGuest = append(onlineGuest, name)
 				case "remote":
@@ -360,7 +366,7 @@ func (r *textRenderer) nodeList(spacer bool) bool {
 					online = append(online, name)
 				}
 			} else {
-				switch n.Type {
+				switch nodeKind(n) {
 				case "remote":
 					offlineRemote = append(offlineRemote, name)
 				case "guest":
@@ -386,7 +392,7 @@ func (r *textRenderer) nodeList(spacer bool) bool {
 // nodeFull is the "node" message with full=true.
 func (r *textRenderer) nodeFull(n *pengine.NodeView) {
 	kind := "Node"
-	switch n.Type {
+	switch nodeKind(n) {
 	case "guest":
 		kind = "GuestNode"
 	case "remote":

@@ -146,6 +146,9 @@ func (r *xmlRenderer) node(n *pengine.NodeView) *pcmkout.Node {
 		{"is_dc", btoa(n.IsDC)}, {"resources_running", strconv.Itoa(len(n.Running))}, {"type", typ}} {
 		x.Set(kv[0], kv[1])
 	}
+	if n.Guest {
+		x.Set("id_as_resource", n.GuestContainer)
+	}
 	if has(r.o.Show, ShowByNode) {
 		show := r.o.Show | ShowRscOnly
 		for _, rs := range n.Running {
