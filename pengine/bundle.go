@@ -548,11 +548,13 @@ func (c *cluster) fixBundleAllowed() {
 	if len(bundles) == 0 {
 		return
 	}
+	// Bundle nodes are created with discovery "never", so the symmetric
+	// default skips them (resource_node_score): they are in no allowed
+	// list but the ones set below.
 	for _, x := range c.allResources() {
 		for n := range x.Allowed {
 			if n.bundleNode {
-				x.Allowed[n] = -Infinity
-				x.Discover[n] = "never"
+				delete(x.Allowed, n)
 			}
 		}
 	}

@@ -173,7 +173,7 @@ func (c *cluster) unpackRemoteAttrs(n *Node, st *etree.Element) {
 	if isTrue(n.Attrs["standby"]) {
 		n.Standby = true
 	}
-	if isTrue(n.Attrs["maintenance"]) {
+	if isTrue(n.Attrs["maintenance"]) || (n.RemoteRsc != nil && !n.RemoteRsc.Managed) {
 		n.Maintenance = true
 	}
 	if s := n.Attrs["shutdown"]; s != "" && s != "0" {

@@ -77,6 +77,9 @@ type RscView struct {
 	// Bundle describes a bundle (Kind "bundle"); its Children are the
 	// implicit resources, replica by replica, then the clone.
 	Bundle *BundleView
+	// Allowed holds the nodes in the resource's allowed list, with their
+	// scores (rsc->allowed_nodes).
+	Allowed map[*NodeView]int
 }
 
 // OpView is one <lrm_rsc_op> history entry.
@@ -159,6 +162,12 @@ func (v *ClusterView) mapRsc(r *Resource, parent *RscView) *RscView {
 			if r.Kind == KindPrimitive {
 				nv.Running = append(nv.Running, rv)
 			}
+		}
+	}
+	rv.Allowed = map[*NodeView]int{}
+	for n, sc := range r.Allowed {
+		if nv := v.byNode[n]; nv != nil {
+			rv.Allowed[nv] = sc
 		}
 	}
 	for n, ops := range r.history {

@@ -952,6 +952,11 @@ func (r *textRenderer) clone(x *pengine.RscView, show uint32, onlyNode, onlyRsc 
 // allowedOn approximates rsc->allowed_nodes for the Stopped list: every
 // cluster node the clone was not banned from by a -INFINITY location.
 func allowedOn(x *pengine.RscView, n *pengine.NodeView) bool {
+	if len(x.Allowed) > 0 {
+		if _, ok := x.Allowed[n]; !ok {
+			return false
+		}
+	}
 	return n.Type != "ping"
 }
 
