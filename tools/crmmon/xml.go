@@ -181,7 +181,7 @@ func (r *xmlRenderer) resourceList() *pcmkout.Node {
 		}
 		r.resource(list, x, show, r.o.OnlyNode, r.o.OnlyRsc)
 	}
-	if len(list.Children) == 0 {
+	if len(list.Children) == 0 && len(r.s.View.Resources) == 0 {
 		return nil
 	}
 	return list
