@@ -176,7 +176,13 @@ func (d *Daemon) startRing(ctx context.Context, r *ring) error {
 			d.attachKnetLinks(r.knet)
 		}
 		engs.OnShutdown = func(reason string) { d.Log.Errorf("%s", reason) }
+		stopProfile := startProfile()
 		engs.OnPloadDone = func(string) {
+			if os.Getenv(profileEnv) != "" {
+				ns, ts := n.Stats()
+				fmt.Fprintf(os.Stderr, "profile: node %+v\nprofile: srp %+v\n", ns, ts)
+			}
+			stopProfile()
 			d.Sink.Logger("PLOAD").Func("message_handler_req_exec_pload_mcast").Warningf("Stopping corosync the hard way")
 			os.Exit(exitPload)
 		}
