@@ -73,7 +73,7 @@ func (res *Result) ResourceDigests(rscID, node string, overrides []Param) (d *Di
 		opVersion = "3.16.2"
 	}
 	ovr := &orderedParams{}
-	for _, p := range gHashOrder(overrides, false) {
+	for _, p := range gHashOrder(overrides, true) {
 		ovr.set(p.Name, p.Value)
 	}
 	if v, ok := ovr.get("CRM_meta_interval"); ok {
@@ -93,13 +93,13 @@ func (res *Result) ResourceDigests(rscID, node string, overrides []Param) (d *Di
 	}
 	all := &orderedParams{}
 	for _, p := range ovr.list {
-		all.set(p.Name, p.Value)
+		all.add(p.Name, p.Value)
 	}
 	for _, p := range params {
-		all.set(p.Name, p.Value)
+		all.add(p.Name, p.Value)
 	}
 	for _, p := range gHashOrder(extra, false) {
-		all.set(p.Name, p.Value)
+		all.add(p.Name, p.Value)
 	}
 	var meta []Param
 	for k, v := range tmp.Meta {
@@ -107,7 +107,7 @@ func (res *Result) ResourceDigests(rscID, node string, overrides []Param) (d *Di
 	}
 	sortParams(meta)
 	for _, p := range meta {
-		all.set(p.Name, p.Value)
+		all.add(p.Name, p.Value)
 	}
 	filterForDigest(all)
 	d = &Digests{Resource: r.ID, Node: n.Uname, Task: task, IntervalMS: interval}
@@ -123,14 +123,14 @@ func (res *Result) ResourceDigests(rscID, node string, overrides []Param) (d *Di
 	sec := &orderedParams{}
 	if old {
 		for _, p := range ovr.list {
-			sec.set(p.Name, p.Value)
+			sec.add(p.Name, p.Value)
 		}
 		for _, p := range params {
-			sec.set(p.Name, p.Value)
+			sec.add(p.Name, p.Value)
 		}
 	} else {
 		for _, p := range all.list {
-			sec.set(p.Name, p.Value)
+			sec.add(p.Name, p.Value)
 		}
 	}
 	if haveList {
@@ -394,6 +394,13 @@ func (o *orderedParams) set(k, v string) {
 		}
 	}
 	o.list = append(o.list, Param{k, v})
+}
+
+// add is hash2field: an existing attribute keeps its value.
+func (o *orderedParams) add(k, v string) {
+	if _, ok := o.get(k); !ok {
+		o.list = append(o.list, Param{k, v})
+	}
 }
 
 func (o *orderedParams) remove(drop func(string) bool) {

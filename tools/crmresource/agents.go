@@ -401,7 +401,7 @@ func lsbMetadata(typ, script string) string {
 		}
 		if inDesc {
 			if strings.HasPrefix(line, "#  ") || strings.HasPrefix(line, "#\t") {
-				long.WriteString(strings.TrimLeft(line[1:], " \t"))
+				long.WriteString(line[1:])
 				continue
 			}
 			inDesc = false
@@ -411,7 +411,7 @@ func lsbMetadata(typ, script string) string {
 			if strings.HasPrefix(line, prefix) {
 				v := line[len(prefix):]
 				if k == "Description" {
-					long.WriteString(strings.TrimLeft(v, " \t"))
+					long.WriteString(v)
 					inDesc = true
 				} else if _, ok := fields[k]; !ok {
 					fields[k] = v

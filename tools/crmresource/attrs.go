@@ -26,7 +26,7 @@ func (s *session) rscElements(id string) []*etree.Element {
 		return nil
 	}
 	var out []*etree.Element
-	for _, e := range res.FindElements(".//*") {
+	for _, e := range descendants(res, "") {
 		if e.SelectAttrValue("id", "\x00") == id {
 			out = append(out, e)
 		}
@@ -69,7 +69,7 @@ func (s *session) findResourceAttr(rsc, setType, setName, attrID, attrName strin
 			scopes = []*etree.Element{top}
 		}
 		for _, sc := range scopes {
-			for _, nv := range sc.FindElements(".//nvpair") {
+			for _, nv := range descendants(sc, "nvpair") {
 				if attrID != "" && nv.SelectAttrValue("id", "") != attrID {
 					continue
 				}
@@ -234,7 +234,11 @@ func (s *session) setParam(r *cfgRsc, requested, setName, setType, attrID, attrN
 			setPart = " set=" + set
 		}
 		idShown := foundID
-		if rc != 0 {
+		switch {
+		case rc == 0:
+		case commonID != "":
+			idShown = "(null)" // upstream prints the unset local id
+		default:
 			idShown = attrID
 		}
 		w.info("Set '%s' option: id=%s%s name=%s value=%s", lookup, idShown, setPart, attrName, value)
@@ -338,11 +342,22 @@ func (s *session) getParam(r *cfgRsc) (int, string) {
 	}
 	v, ok := params[s.o.propName]
 	if !ok {
-		w.err("Attribute '%s' not found for '%s'", s.o.propName, r.id)
+		shown := r.id
+		if iv := s.instanceView(r); iv != nil {
+			shown = iv.ID
+		}
+		// Every resource below a clone is an instance ("rsc:0"), and the
+		// lookup by common id finds the first one.
+		for p := r.parent; p != nil && !strings.Contains(shown, ":"); p = p.parent {
+			if p.variant == variantClone {
+				shown += ":0"
+			}
+		}
+		w.err("Attribute '%s' not found for '%s'", s.o.propName, shown)
 		return pcmkout.ExitOK, ""
 	}
 	if w.xml {
-		n := pcmkout.NewNode("attributes")
+		n := pcmkout.NewNode("list", "name", "attributes", "count", "1")
 		it := n.AddNew("item", "name", s.o.propName)
 		it.Text = v
 		w.add(n)
@@ -359,7 +374,7 @@ func (s *session) getProperty(r *cfgRsc) (int, string) {
 		return pcmkout.ExitNoSuch, ""
 	}
 	if s.w.xml {
-		n := pcmkout.NewNode("properties")
+		n := pcmkout.NewNode("list", "name", "properties", "count", "1")
 		it := n.AddNew("item", "name", s.o.propName)
 		it.Text = v.Value
 		s.w.add(n)
@@ -418,10 +433,56 @@ func (s *session) activeNodes(r *cfgRsc) []*pengine.NodeView {
 			walk(c)
 		}
 	}
+	if v := s.instanceView(r); v != nil {
+		walk(v)
+	}
+	return out
+}
+
+// instanceView is the resource pe_find_resource_with_flags returns for
+// the requested id: an anonymous clone's common id names its first
+// instance, an instance id that instance.
+func (s *session) instanceView(r *cfgRsc) *pengine.RscView {
+	if s.view == nil {
+		return nil
+	}
+	var exact, first *pengine.RscView
 	s.view.Walk(func(v *pengine.RscView) {
-		if v.ID == r.id || (v.XMLID == r.id && v.Parent != nil && v.Parent.Kind == "clone") {
-			walk(v)
+		if exact == nil && v.ID == s.o.rscID {
+			exact = v
+		}
+		if exact == nil && v.ID == r.id {
+			exact = v
+		}
+		if first == nil && v.XMLID == r.id && v.Parent != nil && v.Parent.Kind == "clone" {
+			first = v
 		}
 	})
+	if exact != nil {
+		return exact
+	}
+	return first
+}
+
+// isPromotable is pe_rsc_promotable, which a promotable clone's
+// instances carry too.
+func isPromotable(r *cfgRsc) bool {
+	return r.promotable || (r.parent != nil && r.parent.variant == variantClone && r.parent.promotable)
+}
+
+// descendants lists the elements below e (tag "" = any) in document
+// order, as an XPath "//" step returns them.
+func descendants(e *etree.Element, tag string) []*etree.Element {
+	var out []*etree.Element
+	var walk func(x *etree.Element)
+	walk = func(x *etree.Element) {
+		for _, c := range x.ChildElements() {
+			if tag == "" || c.Tag == tag {
+				out = append(out, c)
+			}
+			walk(c)
+		}
+	}
+	walk(e)
 	return out
 }

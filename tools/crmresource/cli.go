@@ -464,7 +464,7 @@ func Main(env Env) int {
 	case "xml":
 		w.xml = true
 	default:
-		fmt.Fprintf(env.Stderr, "crm_resource: Error creating output format %s: Unknown output format\n", o.outputAs)
+		fmt.Fprintf(env.Stderr, "crm_resource: Error creating output format %s: Unknown output format\nError performing operation: %s\n", o.outputAs, exitText(pcmkout.ExitError))
 		return pcmkout.ExitError
 	}
 	if o.outputTo != "" && o.outputTo != "-" {
@@ -485,23 +485,62 @@ func Main(env Env) int {
 	code, msg := run(env, &o, w)
 	if code != pcmkout.ExitOK && code != pcmkout.ExitUsage {
 		if msg != "" {
-			msg += "\nError performing operation: " + pcmkout.ExitText(code)
+			msg += "\nError performing operation: " + exitText(code)
 		} else {
-			msg = "Error performing operation: " + pcmkout.ExitText(code)
+			msg = "Error performing operation: " + exitText(code)
 		}
 	}
 	if w.xml {
 		errs := w.errs
 		if msg != "" {
-			errs = append(errs, msg)
+			errs = append(errs, "crm_resource: "+msg)
 		}
 		var b strings.Builder
 		pcmkout.Result(&b, w.request, w.body, code, errs)
-		io.WriteString(w.stdout, strings.Replace(b.String(), cdataMark, "<![CDATA["+w.cdata+"]]>", 1))
+		res := strings.Replace(b.String(), cdataMark, "<![CDATA["+w.cdata+"]]>", 1)
+		if t := exitText(code); t != pcmkout.ExitText(code) {
+			res = strings.Replace(res, fmt.Sprintf(`<status code="%d" message="%s"`, code, pcmkout.EscapeAttr(pcmkout.ExitText(code))),
+				fmt.Sprintf(`<status code="%d" message="%s"`, code, pcmkout.EscapeAttr(t)), 1)
+		}
+		io.WriteString(w.stdout, res)
 	} else if msg != "" {
 		fmt.Fprintf(env.Stderr, "crm_resource: %s\n", msg)
 	}
 	return code
+}
+
+// exitText is crm_exit_str for Pacemaker 2.1.5's codes 100-113, which
+// differ from pcmkout's table, and pcmkout's text for the rest.
+func exitText(code int) string {
+	switch code {
+	case 100:
+		return "Fatal error occurred, will not respawn"
+	case 101:
+		return "System panic required"
+	case 102:
+		return "Not connected"
+	case 103:
+		return "Update was older than existing configuration"
+	case 104:
+		return "Digest mismatch"
+	case 106:
+		return "Quorum required"
+	case 107:
+		return "Operation not safe"
+	case 108:
+		return "Requested item already exists"
+	case 109:
+		return "Multiple items match request"
+	case 110:
+		return "Requested item has expired"
+	case 111:
+		return "Requested item is not yet in effect"
+	case 112:
+		return "Could not determine status"
+	case 113:
+		return "Not applicable under current conditions"
+	}
+	return pcmkout.ExitText(code)
 }
 
 // session is what a command works with: the connection, the CIB and the
@@ -626,7 +665,12 @@ func run(env Env, o *options, w *out) (int, string) {
 					}
 				}
 				if i <= 0 || v == "" {
-					return pcmkout.ExitUsage, fmt.Sprintf("Error parsing '%s' as a name=value pair", a)
+					// Upstream names argv[optind], and getopt never ran.
+					arg1 := ""
+					if len(env.Args) > 1 {
+						arg1 = env.Args[1]
+					}
+					return pcmkout.ExitUsage, fmt.Sprintf("Error parsing '%s' as a name=value pair", arg1)
 				}
 				o.overrideParams = setParam(o.overrideParams, a[:i], v)
 			}
@@ -776,9 +820,13 @@ func (s *session) findResource(id string, flags int) *cfgRsc {
 		}
 	}
 	if i := strings.LastIndexByte(id, ':'); i > 0 {
-		if r := s.cf.byID[id[:i]]; r != nil && r.parent != nil && r.parent.variant == variantClone {
+		if r := s.cf.byID[id[:i]]; r != nil {
 			if _, err := strconv.Atoi(id[i+1:]); err == nil {
-				return r
+				for p := r.parent; p != nil; p = p.parent {
+					if p.variant == variantClone {
+						return r
+					}
+				}
 			}
 		}
 	}

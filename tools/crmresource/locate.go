@@ -29,7 +29,7 @@ func locateResource(v *pengine.ClusterView, name string) []locatedNode {
 	switch {
 	case r.Kind == "clone":
 		cloneNodes(r, prepend)
-	case top.Kind == "clone" && !r.Unique && anon:
+	case r.Parent != nil && r.Parent.Kind == "clone" && !r.Unique && anon:
 		cloneNodes(top, prepend)
 	default:
 		for _, n := range r.RunningOn {

@@ -233,7 +233,7 @@ func (s *session) banOrMove(r *cfgRsc) (int, string) {
 		}
 		return pcmkout.ExitOK, ""
 	}
-	if r.promotable {
+	if isPromotable(r) {
 		count, current := s.promotedInstances(r)
 		if count == 1 && current != "" {
 			if rc := s.banOn(s.o.rscID, current); rc != 0 {
@@ -280,7 +280,7 @@ func (s *session) move(r *cfgRsc, dest string) (int, string) {
 		return s.banOrMove(r)
 	}
 	rscID := s.o.rscID
-	if s.o.promoted && !r.promotable {
+	if s.o.promoted && !isPromotable(r) {
 		p := r.uberParent()
 		if p.promotable {
 			s.w.info("Using parent '%s' for move instead of '%s'.", r.id, rscID)
@@ -298,11 +298,14 @@ func (s *session) move(r *cfgRsc, dest string) (int, string) {
 		current = nodes[0].Name
 	}
 	isClone := r.variant == variantClone
-	if r.promotable {
+	if isPromotable(r) {
 		pc, pn := s.promotedInstances(r)
 		if s.o.promoted || pc != 0 {
 			count, current = pc, pn
-			isClone = pc == 0 || isClone
+			if pc > 0 {
+				// The move now concerns the promoted instance itself.
+				isClone = false
+			}
 		}
 	}
 	if count > 1 {

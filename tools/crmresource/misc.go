@@ -28,8 +28,9 @@ func (s *session) digests(r *cfgRsc, node string) (int, string) {
 	if errors.Is(err, pengine.ErrNotPrimitive) {
 		return pcmkout.ExitUnimpl, ""
 	}
-	if err != nil && id != r.id {
-		d, err = s.res.ResourceDigests(r.id, node, s.o.overrideParams)
+	if err != nil && !strings.Contains(id, ":") {
+		// pe_find_anon: an anonymous clone's common id is its first instance.
+		d, err = s.res.ResourceDigests(id+":0", node, s.o.overrideParams)
 	}
 	if err != nil {
 		return pcmkout.ExitSoftware, err.Error()
@@ -97,9 +98,9 @@ func (s *session) listInstances() (int, string) {
 		add(r)
 	}
 	if s.w.xml {
-		n := pcmkout.NewNode("list", "name", "Resource Names", "count", fmt.Sprint(len(names)))
+		n := pcmkout.NewNode("list", "name", "resource names", "count", fmt.Sprint(len(names)))
 		for _, id := range names {
-			n.AddNew("item").Text = id
+			n.AddNew("item", "name", "resource").Text = id
 		}
 		s.w.add(n)
 		return pcmkout.ExitOK, ""
