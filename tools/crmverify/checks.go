@@ -74,7 +74,7 @@ func children(e *etree.Element, tag string) []*etree.Element {
 	}
 	var out []*etree.Element
 	for _, c := range e.ChildElements() {
-		if c.Tag == tag {
+		if tag == "" || c.Tag == tag {
 			out = append(out, c)
 		}
 	}
@@ -106,7 +106,11 @@ func isTrue(s string) bool {
 }
 
 func newModel(root *etree.Element) *model {
-	m := &model{root: root, cfg: cib.FirstChild(root, "configuration"), options: map[string]string{},
+	cfg := cib.FirstChild(root, "configuration")
+	if cfg == nil {
+		cfg = etree.NewElement("configuration")
+	}
+	m := &model{root: root, cfg: cfg, options: map[string]string{},
 		rscDefault: map[string]string{}, opDefault: map[string]string{},
 		resources: map[string]*etree.Element{}, templates: map[string]*etree.Element{}, tags: map[string]bool{}}
 	nvsets(cib.FirstChild(m.cfg, "crm_config"), "cluster_property_set", m.options)
@@ -114,7 +118,7 @@ func newModel(root *etree.Element) *model {
 	nvsets(cib.FirstChild(m.cfg, "op_defaults"), "meta_attributes", m.opDefault)
 	var walk func(e *etree.Element)
 	walk = func(e *etree.Element) {
-		for _, c := range e.ChildElements() {
+		for _, c := range children(e, "") {
 			switch c.Tag {
 			case "primitive":
 				m.resources[attr(c, "id")] = c
@@ -252,7 +256,7 @@ func checkResources(m *model, withStatus bool, running map[string]bool, rep *Rep
 	var all []*etree.Element
 	var walk func(e *etree.Element)
 	walk = func(e *etree.Element) {
-		for _, c := range e.ChildElements() {
+		for _, c := range children(e, "") {
 			switch c.Tag {
 			case "primitive", "group", "clone", "master", "bundle":
 				all = append(all, c)
@@ -441,7 +445,7 @@ func (m *model) validRef(id string) (isRsc, ok bool) {
 }
 
 func checkConstraints(m *model, rep *Report) {
-	for _, c := range cib.FirstChild(m.cfg, "constraints").ChildElements() {
+	for _, c := range children(cib.FirstChild(m.cfg, "constraints"), "") {
 		id := attr(c, "id")
 		switch c.Tag {
 		case "rsc_colocation":

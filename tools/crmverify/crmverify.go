@@ -134,7 +134,15 @@ func Main(env Env) int {
 					"author", "Andrew Beekhof and the Pacemaker project contributors", "build", "a3f44794f94",
 					"features", "agent-manpages cibsecrets corosync-ge-2 generated-manpages lha monotonic nagios ncurses remote systemd"))
 			}
-			pcmkout.Result(out, pcmkout.QuoteCmdline(append([]string{"crm_verify"}, env.Args...)), body, code, nil)
+			var b strings.Builder
+			fmt.Fprintf(&b, "<pacemaker-result api-version=\"%s\" request=\"%s\">\n", pcmkout.APIVersion,
+				pcmkout.EscapeAttr(pcmkout.QuoteCmdline(append([]string{"crm_verify"}, env.Args...))))
+			for _, n := range body {
+				n.Write(&b, 1)
+			}
+			pcmkout.NewNode("status", "code", fmt.Sprint(code), "message", exitText(code)).Write(&b, 1)
+			b.WriteString("</pacemaker-result>\n")
+			io.WriteString(out, b.String())
 		}
 		return code
 	}
@@ -159,7 +167,9 @@ func Main(env Env) int {
 			root, rc = env.QueryLive()
 		}
 		if rc != cib.OK {
-			return fail(rc.ExitCode(), "CIB query failed: "+rc.String())
+			// cib__signon_query reports any failure to reach the CIB
+			// manager as pcmk_rc_cib_unavailable.
+			return fail(66, "CIB query failed: Input file not available")
 		}
 	case haveFile:
 		var data []byte
@@ -242,4 +252,12 @@ func Main(env Env) int {
 		return fail(exitConfig, "Warnings found during check: config may not be valid"+more)
 	}
 	return finish(exitOK)
+}
+
+// exitText is crm_exit_str for the codes crm_verify ends with.
+func exitText(code int) string {
+	if code == exitConfig {
+		return "Invalid configuration"
+	}
+	return pcmkout.ExitText(code)
 }
