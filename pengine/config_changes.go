@@ -112,7 +112,7 @@ func (c *cluster) processRscHistory(entry *etree.Element, r *Resource, n *Node) 
 	for _, e := range entry.SelectElements("lrm_rsc_op") {
 		ops = append(ops, parseLrmOp(e))
 	}
-	sort.SliceStable(ops, func(i, j int) bool { return opNewer(ops[j], ops[i]) })
+	ops = sortOpsByCallID(ops)
 	start, stop := calculateActiveOps(ops)
 	if start < stop {
 		return

@@ -1,7 +1,6 @@
 package pengine
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 
@@ -450,7 +449,7 @@ func (c *cluster) unpackLrmResource(n *Node, lr *etree.Element) {
 			}
 		}
 	}
-	sort.SliceStable(ops, func(i, j int) bool { return opNewer(ops[j], ops[i]) })
+	ops = sortOpsByCallID(ops)
 	r.history[n] = append(r.history[n], ops...)
 
 	saved := r.Role
@@ -473,18 +472,127 @@ func (c *cluster) unpackLrmResource(n *Node, lr *etree.Element) {
 	}
 }
 
-// opNewer reports whether a happened after b (sort_op_by_callid).
-func opNewer(a, b *lrmOp) bool {
-	if a.CallID == -1 && b.CallID != -1 {
-		return true
+// sortOpsByCallID orders a resource's history on one node oldest first,
+// given in document order. compareOps is not a total order (pending
+// entries all compare equal to each other), so the result depends on the
+// algorithm: like Pacemaker we reverse the document order (the list is
+// built by prepending) and merge-sort it as g_list_sort does.
+func sortOpsByCallID(ops []*lrmOp) []*lrmOp {
+	rev := make([]*lrmOp, len(ops))
+	for i, o := range ops {
+		rev[len(ops)-1-i] = o
 	}
-	if b.CallID == -1 && a.CallID != -1 {
-		return false
+	return glibMergeSort(rev)
+}
+
+// glibMergeSort is g_list_sort: split after the first half (rounded down),
+// sort both halves, merge taking from the left half on ties.
+func glibMergeSort(ops []*lrmOp) []*lrmOp {
+	if len(ops) < 2 {
+		return ops
 	}
-	if a.CallID != b.CallID {
-		return a.CallID > b.CallID
+	mid := len(ops) / 2
+	left := glibMergeSort(append([]*lrmOp(nil), ops[:mid]...))
+	right := glibMergeSort(append([]*lrmOp(nil), ops[mid:]...))
+	out := make([]*lrmOp, 0, len(ops))
+	for len(left) > 0 && len(right) > 0 {
+		if compareOps(left[0], right[0]) <= 0 {
+			out = append(out, left[0])
+			left = left[1:]
+		} else {
+			out = append(out, right[0])
+			right = right[1:]
+		}
 	}
-	return a.LastChange > b.LastChange
+	out = append(out, left...)
+	return append(out, right...)
+}
+
+// compareOps orders two history entries of one resource on one node by age
+// (pe__is_newer_op with same_node_default): by call-id, then by
+// last-rc-change; a pending entry (call-id -1) is placed against a
+// completed one by the transition numbers in their transition-magic, so a
+// stop from a later transition supersedes a start still pending from an
+// earlier one.
+func compareOps(a, b *lrmOp) int {
+	aNode, bNode := attr(a.XML, "on_node"), attr(b.XML, "on_node")
+	sameNode := aNode == "" || bNode == "" || strings.EqualFold(aNode, bNode)
+	if sameNode && a.ID == b.ID {
+		return 0
+	}
+	ac, bc := a.CallID, b.CallID
+	switch {
+	case ac == -1 && bc == -1:
+		return 0
+	case sameNode && ac >= 0 && ac < bc:
+		return -1
+	case sameNode && bc >= 0 && ac > bc:
+		return 1
+	case ac >= 0 && bc >= 0 && (!sameNode || ac == bc):
+		la, lb := rcChange(a), rcChange(b)
+		if la >= 0 && la < lb {
+			return -1
+		}
+		if lb >= 0 && la > lb {
+			return 1
+		}
+		return 0
+	}
+	aUUID, aID, okA := magicTransition(attr(a.XML, "transition-magic"))
+	bUUID, bID, okB := magicTransition(attr(b.XML, "transition-magic"))
+	if !okA || !okB {
+		return 0
+	}
+	switch {
+	case !strings.EqualFold(aUUID, bUUID) || aID == bID:
+		if bc == -1 {
+			return -1
+		} else if ac == -1 {
+			return 1
+		}
+	case (aID >= 0 && aID < bID) || bID == -1:
+		return -1
+	case (bID >= 0 && aID > bID) || aID == -1:
+		return 1
+	}
+	return 0
+}
+
+// rcChange is an entry's last-rc-change, or -1.
+func rcChange(o *lrmOp) int64 {
+	v, err := strconv.ParseInt(attr(o.XML, "last-rc-change"), 10, 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+// magicTransition decodes the transition UUID and number from a
+// transition-magic "status:rc;action:transition:target-rc:uuid"
+// (decode_transition_magic).
+func magicTransition(magic string) (uuid string, transition int, ok bool) {
+	i := strings.IndexByte(magic, ';')
+	if i < 0 {
+		return "", 0, false
+	}
+	res := strings.SplitN(magic[:i], ":", 2)
+	if len(res) != 2 {
+		return "", 0, false
+	}
+	for _, f := range res {
+		if _, err := strconv.Atoi(f); err != nil {
+			return "", 0, false
+		}
+	}
+	parts := strings.SplitN(magic[i+1:], ":", 4)
+	if len(parts) < 4 {
+		return "", 0, false
+	}
+	t, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return "", 0, false
+	}
+	return parts[3], t, true
 }
 
 func (c *cluster) orphanResource(lr *etree.Element, id string) *Resource {
