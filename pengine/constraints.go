@@ -373,6 +373,13 @@ func (c *cluster) unpackOrder(e *etree.Element) {
 				continue
 			}
 			flags := orderFlagsForKind(kind, af, sym)
+			// deprecated restart-type=restart on "then" upgrades an
+			// optional ordering so that recovery of "first" restarts it
+			// (handle_restart_type)
+			restartThen := kind == kindOptional && strings.EqualFold(rt.Meta["restart-type"], "restart")
+			if restartThen {
+				flags |= orderImpliesThen
+			}
 			min := 0
 			if rf.Kind == KindClone {
 				if v, ok := rf.Meta["clone-min"]; ok {
@@ -389,7 +396,11 @@ func (c *cluster) unpackOrder(e *etree.Element) {
 			if sym == symSymmetric {
 				iaf, iat := invertAction(af), invertAction(at)
 				if iaf != "" && iat != "" {
-					c.orderRsc(rt, iat, rf, iaf, orderFlagsForKind(kind, iaf, symInverse))
+					iflags := orderFlagsForKind(kind, iaf, symInverse)
+					if restartThen {
+						iflags |= orderImpliesFirst
+					}
+					c.orderRsc(rt, iat, rf, iaf, iflags)
 				}
 			}
 		}
