@@ -414,7 +414,17 @@ func (c *cluster) findRscForHistory(n *Node, id string) *Resource {
 	if err != nil || inst == nil {
 		return nil
 	}
-	inst.walk(func(x *Resource) { x.Orphan = true })
+	inst.walk(func(x *Resource) {
+		x.Orphan = true
+		// common_unpack gives the new instance the symmetric default too
+		if c.symmetric {
+			for _, nn := range c.nodes {
+				if _, ok := x.Allowed[nn]; !ok {
+					x.Allowed[nn] = 0
+				}
+			}
+		}
+	})
 	clone.Children = append(clone.Children, inst)
 	return pick(inst)
 }
