@@ -4,7 +4,7 @@
 // tools in CIB_file mode (the only way the real Pacemaker CIB code runs without
 // a whole cluster). It has tests only; run them as root (`go test ./e2e`).
 //
-// Each test builds three worlds and runs one command sequence in each, in
+// Each test builds four worlds and runs one command sequence in each, in
 // parallel:
 //
 //	real-live   a namespace node with our corosync, pacemakerd, pacemaker-based
@@ -14,6 +14,8 @@
 //	            /usr/sbin/<tool> inside that node's private mount namespace (pcs
 //	            runs Pacemaker's tools by absolute path, crmsh by PATH; a bind
 //	            mount catches both)
+//	ours-file   the front-end in that second node on a CIB file (pcs -f FILE,
+//	            crmsh with CIB_file=FILE), so with our tools in file mode
 //	oracle      the front-end on the host with Debian's tools on a CIB file
 //	            (pcs -f FILE, crmsh with CIB_file=FILE)
 //

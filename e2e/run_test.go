@@ -29,10 +29,15 @@ type step struct {
 	known map[string]string
 }
 
+// stepTimeout bounds one front-end command (pcs alone takes seconds to
+// start on a loaded machine).
+const stepTimeout = 60 * time.Second
+
 // result is what one world gave for one step.
 type result struct {
 	out, config, version string
 	rc                   int
+	took                 time.Duration
 }
 
 // runSequence sets up the three worlds, runs steps in each (in parallel)
@@ -45,7 +50,7 @@ func runSequence(t *testing.T, frontend string, steps []step) {
 	for _, p := range append([]string{frontend, "cibadmin", "crm_mon", "crm_resource", "crm_diff", "corosync-cmapctl"}, testcluster.Prerequisites...) {
 		testenv.RequireBinary(t, p)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	daemons := daemonDir(t)
 	for _, tool := range ourTools {
@@ -68,11 +73,14 @@ func runSequence(t *testing.T, frontend string, steps []step) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(t.TempDir(), "cib.xml")
-	if err := os.WriteFile(file, []byte(initial), 0o644); err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	files := []string{filepath.Join(dir, "oracle.xml"), filepath.Join(dir, "ours.xml")}
+	for _, f := range files {
+		if err := os.WriteFile(f, []byte(initial), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	worlds := []world{fileWorld(file), real, ours}
+	worlds := []world{fileWorld("oracle", files[0], nil), real, ours, fileWorld("ours-file", files[1], c.Node(2))}
 	results := make([][]result, len(worlds))
 	for i, w := range worlds {
 		wg.Add(1)
@@ -80,11 +88,18 @@ func runSequence(t *testing.T, frontend string, steps []step) {
 			defer wg.Done()
 			for _, s := range steps {
 				var r result
-				if s.liveOnly && w.name == "oracle" {
+				if s.liveOnly && (w.name == "oracle" || w.name == "ours-file") {
 					results[i] = append(results[i], r)
 					continue
 				}
-				r.out, r.rc = w.run(ctx, s.argv)
+				sctx, cancel := context.WithTimeout(ctx, stepTimeout)
+				t0 := time.Now()
+				r.out, r.rc = w.run(sctx, s.argv)
+				r.took = time.Since(t0)
+				if sctx.Err() != nil {
+					r.out += "\n(timed out after " + r.took.Round(time.Second).String() + ")"
+				}
+				cancel()
 				q, err := w.query(ctx)
 				if err == nil {
 					r.config, r.version, err = configOf(q)
@@ -102,9 +117,16 @@ func runSequence(t *testing.T, frontend string, steps []step) {
 	agree := map[string]int{}
 	for si, s := range steps {
 		cmdline := strings.Join(s.argv, " ")
-		t.Logf("$ %s\n  oracle rc=%d\n%s", cmdline, oracle[si].rc, indent(oracle[si].out))
+		var took []string
+		for wi := range worlds {
+			took = append(took, worlds[wi].name+" "+results[wi][si].took.Round(time.Millisecond).String())
+		}
+		t.Logf("$ %s\n  oracle rc=%d (%s)\n%s", cmdline, oracle[si].rc, strings.Join(took, ", "), indent(oracle[si].out))
 		for wi := 1; wi < len(worlds); wi++ {
 			w, r := worlds[wi], results[wi][si]
+			if s.liveOnly && w.name == "ours-file" {
+				continue
+			}
 			var diffs []string
 			if s.liveOnly {
 				if r.rc != 0 {
@@ -135,8 +157,14 @@ func runSequence(t *testing.T, frontend string, steps []step) {
 			}
 		}
 	}
-	t.Logf("%s: steps agreeing with the oracle: real tools on our daemons %d/%d, our tools on our daemons %d/%d",
-		frontend, agree["real-live"], len(steps), agree["ours-live"], len(steps))
+	fileSteps := 0
+	for _, s := range steps {
+		if !s.liveOnly {
+			fileSteps++
+		}
+	}
+	t.Logf("%s: steps agreeing with the oracle: real tools on our daemons %d/%d, our tools on our daemons %d/%d, our tools on a CIB file %d/%d",
+		frontend, agree["real-live"], len(steps), agree["ours-live"], len(steps), agree["ours-file"], fileSteps)
 }
 
 // maskLive removes what differs between a live CIB and a file only by

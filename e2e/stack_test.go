@@ -24,6 +24,8 @@ var ourTools = []string{"cibadmin", "crm_resource", "crm_attribute", "crm_mon", 
 
 // soloConf is a corosync.conf for one node that forms its own one-member ring
 // (udpu to itself only, so two such nodes on the test bridge never meet).
+// Every world's node is called node01, so that the same command lines (pcs
+// constraint location d1 prefers node01) mean the same in each.
 func soloConf(n *testcluster.Node) string {
 	return fmt.Sprintf(`totem {
 	version: 2
@@ -45,7 +47,7 @@ nodelist {
 		nodeid: 1
 	}
 }
-`, n.ID(), n.Addr(), n.Hostname())
+`, n.ID(), n.Addr(), "node01")
 }
 
 // world is one place a command sequence runs.
@@ -134,16 +136,23 @@ func liveWorld(name string, n *testcluster.Node) world {
 	}
 }
 
-// fileWorld runs the front-end on the host with Debian's tools on file.
-func fileWorld(file string) world {
+// fileWorld runs the front-end on a CIB file: on the host with Debian's
+// tools (the oracle) when n is nil, else inside n, whose /usr/sbin holds our
+// tools. The file is read back with Debian's cibadmin on the host.
+func fileWorld(name, file string, n *testcluster.Node) world {
 	env := append(cleanEnv(), "CIB_file="+file)
 	return world{
-		name: "oracle",
+		name: name,
 		run: func(ctx context.Context, argv []string) (string, int) {
 			if argv[0] == "pcs" {
 				argv = append([]string{"pcs", "-f", file}, argv[1:]...)
 			}
-			cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+			var cmd *exec.Cmd
+			if n != nil {
+				cmd = n.Command(ctx, argv...)
+			} else {
+				cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
+			}
 			cmd.Env = env
 			return runCmd(cmd)
 		},
