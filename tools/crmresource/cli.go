@@ -251,7 +251,7 @@ func parseArgs(env Env, o *options) error {
 			if s != noArg && s != "" {
 				n, err := strconv.Atoi(s)
 				if err != nil || n < 0 {
-					o.parseErr, o.parseErrCode = "Invalid check level setting: "+s, pcmkout.ExitInvalidParm
+					o.parseErr, o.parseErrCode = "Invalid check level setting: "+s, pcmkout.ExitUsage
 					return fmt.Errorf("bad level")
 				}
 				o.checkLevel = n
@@ -381,6 +381,9 @@ func glibOptionError(err error) string {
 			return "Unknown option " + msg[i+4:]
 		}
 	case strings.Contains(msg, "flag needs an argument"):
+		if i := strings.LastIndex(msg, " in "); i > 0 {
+			return "Missing argument for " + msg[i+4:]
+		}
 		if i := strings.LastIndex(msg, ": "); i > 0 {
 			return "Missing argument for " + strings.Trim(msg[i+2:], "'")
 		}
@@ -426,6 +429,7 @@ type out struct {
 	body    []*pcmkout.Node
 	errs    []string
 	cdata   string
+	raw     string // XML for rawMark
 }
 
 // err is out->err: standard error in text, an <error> in XML.
@@ -498,6 +502,7 @@ func Main(env Env) int {
 		var b strings.Builder
 		pcmkout.Result(&b, w.request, w.body, code, errs)
 		res := strings.Replace(b.String(), cdataMark, "<![CDATA["+w.cdata+"]]>", 1)
+		res = strings.Replace(res, "  <raw>"+rawMark+"</raw>\n", w.raw, 1)
 		if t := exitText(code); t != pcmkout.ExitText(code) {
 			res = strings.Replace(res, fmt.Sprintf(`<status code="%d" message="%s"`, code, pcmkout.EscapeAttr(pcmkout.ExitText(code))),
 				fmt.Sprintf(`<status code="%d" message="%s"`, code, pcmkout.EscapeAttr(t)), 1)
@@ -694,9 +699,11 @@ func run(env Env, o *options, w *out) (int, string) {
 		return pcmkout.ExitOK, ""
 	}
 	if o.cmdlineConfig {
-		if msg := validateCmdlineConfig(o); msg != "" {
+		s := &session{env: env, o: o, w: w}
+		if msg := s.validateCmdlineConfig(); msg != "" {
 			return pcmkout.ExitUsage, msg
 		}
+		o.requireResource, o.requireDataset, o.requireCIB = false, false, false
 	}
 	if o.requireResource && o.rscID == "" {
 		return pcmkout.ExitUsage, "Must supply a resource id with -r"
@@ -776,6 +783,8 @@ func run(env Env, o *options, w *out) (int, string) {
 		return s.digests(rsc, nodeName)
 	case cmdListInstances:
 		return s.listInstances()
+	case cmdListResources:
+		return s.listResources()
 	case cmdGetParam:
 		return s.getParam(rsc)
 	case cmdGetProperty:
@@ -804,7 +813,12 @@ func run(env Env, o *options, w *out) (int, string) {
 	case cmdCleanup, cmdRefresh:
 		return s.cleanupOffline(rsc, nodeName)
 	case cmdExecuteAgent:
-		return s.executeAgent(rsc)
+		code, msg := s.executeAgent(rsc)
+		if code != pcmkout.ExitOK && msg == "" && o.cmd == cmdExecuteAgent {
+			// main() goes straight to done with the agent's exit code.
+			return code, ""
+		}
+		return code, msg
 	case cmdWait, cmdRestart:
 		return s.needsController()
 	}

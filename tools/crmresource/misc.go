@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"ringmaster/pengine"
+	"ringmaster/tools/crmmon"
 	"ringmaster/tools/pcmkout"
 )
 
@@ -369,30 +370,64 @@ func (s *session) cleanupOffline(r *cfgRsc, node string) (int, string) {
 	return pcmkout.ExitOK, ""
 }
 
-// executeAgent is --validate and --force-*: running agents locally is
-// not done by this implementation.
-func (s *session) executeAgent(r *cfgRsc) (int, string) {
-	return pcmkout.ExitUnimpl, "Running resource agents directly is not supported"
-}
-
 // validateCmdlineConfig is validate_cmdline_config.
-func validateCmdlineConfig(o *options) string {
-	if o.cmd != cmdExecuteAgent {
-		return "--class, --agent, and --provider can only be used with --validate and --force-*"
-	}
-	if o.rscID != "" {
+func (s *session) validateCmdlineConfig() string {
+	o := s.o
+	switch {
+	case o.rscID != "":
 		return "--resource cannot be used with --class, --agent, and --provider"
+	case o.cmd != cmdExecuteAgent:
+		return "--class, --agent, and --provider can only be used with --validate and --force-*"
+	case o.vClass == "stonith":
+		if o.vProvider != "" {
+			return "stonith does not support providers"
+		}
+		for _, a := range s.stonithAgents() {
+			if a == o.vAgent {
+				return ""
+			}
+		}
+		return fmt.Sprintf("%s is not a known stonith agent", o.vAgent)
 	}
-	if o.vClass == "" || o.vAgent == "" {
-		return "--class and --agent must be specified together"
-	}
-	if strings.EqualFold(o.vClass, "ocf") && o.vProvider == "" {
-		return "--provider must be specified with --class=ocf"
-	}
-	if !strings.EqualFold(o.vClass, "ocf") && o.vProvider != "" {
-		return "--provider is only valid with --class=ocf"
+	if !s.agentExists(o.vClass, o.vProvider, o.vAgent) {
+		return fmt.Sprintf("%s:%s:%s is not a known resource", o.vClass, o.vProvider, o.vAgent)
 	}
 	return ""
+}
+
+// agentExists is resources_agent_exists.
+func (s *session) agentExists(std, prov, agent string) bool {
+	known := false
+	for _, x := range s.standards() {
+		if x == std && x != "stonith" {
+			known = true
+		}
+	}
+	if !known {
+		return false
+	}
+	if std == "ocf" {
+		if prov == "" {
+			return false
+		}
+		found := false
+		for _, p := range s.ocfProviders() {
+			if p == prov {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	} else if prov != "" {
+		return false
+	}
+	for _, a := range s.agentsFor(std, prov) {
+		if a == agent {
+			return true
+		}
+	}
+	return false
 }
 
 // serializeXML dumps an element as libxml2's formatted dump does.
@@ -402,4 +437,55 @@ func serializeXML(e *etree.Element) string {
 		s += "\n"
 	}
 	return s
+}
+
+// rawMark stands for XML copied verbatim from another renderer.
+const rawMark = "\x00raw\x00"
+
+// listResources is the default command (--list): crm_mon's resource
+// section, inactive resources included, from the same renderer.
+func (s *session) listResources() (int, string) {
+	st := crmmon.Build(s.cib, s.view)
+	o := crmmon.Options{Sections: crmmon.SecResources,
+		Show:     crmmon.ShowInactive | crmmon.ShowRscOnly | crmmon.ShowPending,
+		OnlyNode: []string{"*"}, OnlyRsc: []string{"*"}}
+	var b strings.Builder
+	format := "text"
+	if s.w.xml {
+		format = "xml"
+	}
+	crmmon.Render(&b, format, st, o, s.env.Now, "crm_resource", crmmon.HTMLOptions{})
+	out := b.String()
+	if s.w.xml {
+		i := strings.Index(out, "  <resources")
+		j := strings.Index(out, "  </resources>\n")
+		if i < 0 {
+			s.w.err("NO resources configured")
+			return pcmkout.ExitNoSuch, ""
+		}
+		block := ""
+		if j < 0 {
+			// <resources/> has no closing tag.
+			k := strings.Index(out[i:], "\n")
+			block = out[i : i+k+1]
+		} else {
+			block = out[i : j+len("  </resources>\n")]
+		}
+		n := pcmkout.NewNode("raw")
+		n.Text = rawMark
+		s.w.add(n)
+		s.w.raw = block
+		return pcmkout.ExitOK, ""
+	}
+	i := strings.Index(out, "Full List of Resources:")
+	if i < 0 {
+		s.w.err("NO resources configured")
+		return pcmkout.ExitNoSuch, ""
+	}
+	block := out[i:]
+	if j := strings.Index(block, "\n\n"); j >= 0 {
+		block = block[:j+1]
+	}
+	fmt.Fprint(s.w.stdout, block)
+	return pcmkout.ExitOK, ""
 }
