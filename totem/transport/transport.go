@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -457,11 +458,13 @@ func (t *Transport) queue(p Packet) {
 
 // Direct lets the driver's own goroutine receive udpu datagrams, instead of
 // a receiver goroutine handing them over through Recv. corosync's main
-// loop reads its socket itself; a hand-over between goroutines costs a
-// thread wake-up per burst, which on a busy ring is most of a token hop.
+// loop waits in poll(2) and reads its socket itself; Direct does the same
+// on the calling goroutine's thread (ppoll on the socket and an eventfd for
+// Wake), so that a datagram wakes the driver's thread straight from the
+// kernel, with no goroutine hand-over and no scheduler wake-ups between.
 // The receiver goroutine stops; what it had queued comes first from Read.
-// It returns nil for udp (two sockets and a local loop); once taken, Recv
-// delivers nothing more.
+// It returns nil for udp (two sockets and a local loop) or if the eventfd
+// cannot be made; once taken, Recv delivers nothing more.
 func (t *Transport) Direct() *Direct {
 	if t.cfg.Mode != UDPU {
 		return nil
@@ -471,13 +474,22 @@ func (t *Transport) Direct() *Direct {
 	if t.direct != nil {
 		return t.direct
 	}
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		return nil
+	}
+	rc, err := t.token.SyscallConn()
+	if err != nil {
+		unix.Close(efd)
+		return nil
+	}
 	// Stop the receiver: it sees the flag when its read times out.
 	t.directTaken.Store(true)
 	close(t.takeover)
 	_ = t.token.SetReadDeadline(time.Unix(1, 0))
 	<-t.tokenReader
-	d := &Direct{t: t, c: t.token, pc: ipv4.NewPacketConn(t.token), ms: make([]ipv4.Message, readBatch),
-		deadline: time.Unix(1, 0)}
+	_ = t.token.SetReadDeadline(time.Time{})
+	d := &Direct{t: t, rc: rc, pc: ipv4.NewPacketConn(t.token), ms: make([]ipv4.Message, readBatch), efd: efd}
 	for i := range d.ms {
 		d.ms[i].Buffers = [][]byte{make([]byte, maxDatagram+1)}
 	}
@@ -494,27 +506,32 @@ func (t *Transport) Direct() *Direct {
 // Direct receives on the caller's goroutine; see Transport.Direct. Read is
 // for one goroutine; Wake may be called from any.
 type Direct struct {
-	t        *Transport
-	c        *net.UDPConn
-	pc       *ipv4.PacketConn
-	ms       []ipv4.Message
-	deadline time.Time
-	woken    atomic.Bool
-	pending  []Packet
+	t       *Transport
+	rc      syscall.RawConn
+	pc      *ipv4.PacketConn
+	ms      []ipv4.Message
+	woken   atomic.Bool
+	pending []Packet
+
+	// readMu is held by Read; Close takes it to know the eventfd is no
+	// longer polled before closing it.
+	readMu sync.Mutex
+	efd    int
+	closed bool
 }
 
 // ErrWoken: Read returned because of Wake.
 var ErrWoken = errors.New("transport: woken")
 
-// Read waits until datagrams arrive, the deadline passes (os.ErrDeadlineExceeded)
-// or Wake is called (ErrWoken), and appends the valid ones to out. A zero
-// deadline waits without limit. After Close it returns net.ErrClosed.
+// Read waits until datagrams arrive, the deadline passes
+// (os.ErrDeadlineExceeded) or Wake is called (ErrWoken), and appends the
+// valid ones to out. A zero deadline waits without limit. After Close it
+// returns net.ErrClosed.
 func (d *Direct) Read(deadline time.Time, out []Packet) ([]Packet, error) {
-	if !deadline.Equal(d.deadline) {
-		if err := d.c.SetReadDeadline(deadline); err != nil {
-			return out, err
-		}
-		d.deadline = deadline
+	d.readMu.Lock()
+	defer d.readMu.Unlock()
+	if d.closed {
+		return out, net.ErrClosed
 	}
 	if len(d.pending) > 0 {
 		// What the receiver goroutine had before Direct took over.
@@ -522,29 +539,55 @@ func (d *Direct) Read(deadline time.Time, out []Packet) ([]Packet, error) {
 		d.pending = nil
 		return out, nil
 	}
-	// Checked after the deadline is set: a Wake that came before sees its
-	// flag here, one that comes after cuts the read short.
-	if d.woken.Swap(false) {
-		return out, ErrWoken
-	}
-	n, err := d.pc.ReadBatch(d.ms, 0)
-	if err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			// The deadline may have been pulled in by Wake.
-			d.deadline = time.Time{}
-			_ = d.c.SetReadDeadline(time.Time{})
-			if d.woken.Swap(false) {
-				return out, ErrWoken
-			}
-			return out, os.ErrDeadlineExceeded
+	for {
+		n, err := d.pc.ReadBatch(d.ms, unix.MSG_DONTWAIT)
+		if err == nil && n > 0 {
+			return d.accept(n, out), nil
 		}
 		select {
 		case <-d.t.done:
 			return out, net.ErrClosed
 		default:
 		}
-		return out, err
+		if err != nil && !errors.Is(err, unix.EAGAIN) {
+			return out, err
+		}
+		if d.woken.Swap(false) {
+			return out, ErrWoken
+		}
+		var ts *unix.Timespec
+		if !deadline.IsZero() {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return out, os.ErrDeadlineExceeded
+			}
+			t := unix.NsecToTimespec(int64(left))
+			ts = &t
+		}
+		// The wait below blocks this thread in the kernel while it holds
+		// its P: let goroutines this round made runnable (an IPC reply, a
+		// Do caller) run first, or they would wait for sysmon to take the
+		// P away.
+		runtime.Gosched()
+		var perr error
+		cerr := d.rc.Control(func(fd uintptr) {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(d.efd), Events: unix.POLLIN}}
+			_, perr = unix.Ppoll(fds, ts, nil)
+			if fds[1].Revents != 0 {
+				var b [8]byte
+				_, _ = unix.Read(d.efd, b[:])
+			}
+		})
+		if cerr != nil {
+			return out, cerr
+		}
+		if perr != nil && !errors.Is(perr, unix.EINTR) {
+			return out, perr
+		}
 	}
+}
+
+func (d *Direct) accept(n int, out []Packet) []Packet {
 	total := 0
 	for i := range d.ms[:n] {
 		if d.ms[i].N <= maxDatagram {
@@ -557,13 +600,29 @@ func (d *Direct) Read(deadline time.Time, out []Packet) ([]Packet, error) {
 			out = append(out, p)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // Wake makes the current or next Read return ErrWoken.
 func (d *Direct) Wake() {
 	d.woken.Store(true)
-	_ = d.c.SetReadDeadline(time.Unix(1, 0))
+	d.kick()
+}
+
+func (d *Direct) kick() {
+	one := [8]byte{1}
+	_, _ = unix.Write(d.efd, one[:])
+}
+
+// close ends Read for good (Transport.Close, after t.done is closed).
+func (d *Direct) close() {
+	d.kick()
+	d.readMu.Lock()
+	defer d.readMu.Unlock()
+	if !d.closed {
+		d.closed = true
+		unix.Close(d.efd)
+	}
 }
 
 func (t *Transport) listed(a netip.Addr) bool {
@@ -856,6 +915,12 @@ func (t *Transport) Close() error {
 		close(t.done)
 		if t.mergeTicker != nil {
 			t.mergeTicker.Stop()
+		}
+		t.mu.Lock()
+		d := t.direct
+		t.mu.Unlock()
+		if d != nil {
+			d.close()
 		}
 		t.closeSockets()
 		t.wg.Wait()
