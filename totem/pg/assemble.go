@@ -109,7 +109,7 @@ func (a *Assembler) Deliver(nodeid uint32, payload []byte, foreign bool) ([][]by
 	if pkt.Fragmented != 0 {
 		count--
 	}
-	if !a.noFresh && as.index == 0 && !as.throwingOut && pkt.Continuation == as.lastFrag && len(pkt.Chunks) > 0 {
+	if !a.noFresh && !as.throwingOut && pkt.Continuation == as.lastFrag && len(pkt.Chunks) > 0 {
 		return a.deliverFresh(as, pkt, count), nil
 	}
 	as.data = as.data[:as.index]
@@ -164,26 +164,33 @@ func (a *Assembler) Deliver(nodeid uint32, payload []byte, foreign bool) ([][]by
 	return out, nil
 }
 
-// deliverFresh is Deliver's common case: no partial message is pending and
-// the packet continues what is expected (a fresh message, or nothing), so
-// every complete chunk is a message by itself. They are copied once, into
-// one allocation, rather than through the reassembly buffer; the trailing
-// fragment, if any, starts the buffer. The outcome is the general path's.
+// deliverFresh is Deliver's common case: the packet continues what is
+// expected (a fresh message, or the pending fragment). The first chunk
+// completes what is pending, every further complete chunk is a message by
+// itself; they are copied once, into one allocation, rather than through
+// the reassembly buffer, and only a trailing fragment is kept there. The
+// outcome is the general path's.
 func (a *Assembler) deliverFresh(as *assembly, pkt Packet, count int) [][]byte {
 	as.lastFrag = pkt.Fragmented
-	total := 0
+	if count == 0 {
+		// One chunk, and it is a fragment: it extends what is pending.
+		as.data = append(as.data[:as.index], pkt.Chunks[0]...)
+		as.index = len(as.data)
+		return nil
+	}
+	total := as.index
 	for _, c := range pkt.Chunks[:count] {
 		total += len(c)
 	}
-	var out [][]byte
-	if count > 0 {
-		slab := make([]byte, 0, total)
-		out = make([][]byte, 0, count)
-		for _, c := range pkt.Chunks[:count] {
-			start := len(slab)
-			slab = append(slab, c...)
-			out = append(out, slab[start:len(slab):len(slab)])
+	slab := make([]byte, 0, total)
+	out := make([][]byte, 0, count)
+	for i, c := range pkt.Chunks[:count] {
+		start := len(slab)
+		if i == 0 {
+			slab = append(slab, as.data[:as.index]...)
 		}
+		slab = append(slab, c...)
+		out = append(out, slab[start:len(slab):len(slab)])
 	}
 	if pkt.Fragmented == 0 {
 		as.index, as.lastFrag, as.throwingOut = 0, 0, false

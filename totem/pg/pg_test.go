@@ -324,3 +324,37 @@ func FuzzAssembler(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAssemblePacked delivers full packets of 80-byte messages (pload's
+// 64 B payload with its header), the ring's busiest case, through the
+// fresh-message path and through the general reassembly path.
+func BenchmarkAssemblePacked(b *testing.B) {
+	var batch [][]byte
+	for range 160 {
+		batch = append(batch, msg(80, 1))
+	}
+	pkts := send(NewPacker(1410), [][][]byte{batch})
+	n := 0
+	for _, p := range pkts {
+		n += len(p)
+	}
+	for _, general := range []bool{false, true} {
+		name := "fresh"
+		if general {
+			name = "general"
+		}
+		b.Run(name, func(b *testing.B) {
+			as := NewAssembler()
+			as.noFresh = general
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, p := range pkts {
+					if _, err := as.Deliver(1, p, false); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
