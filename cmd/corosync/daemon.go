@@ -61,6 +61,9 @@ type Options struct {
 	LockFile string
 	// Ready, if set, is called once every service is being served.
 	Ready func(*Daemon)
+	// Scheduling applies system.sched_rr / system.priority to the process
+	// (the command does; tests running Run in process do not).
+	Scheduling bool
 }
 
 // Daemon is one running corosync: the configuration, the maps and the service
@@ -168,6 +171,9 @@ func Run(o Options) int {
 	}
 	defer unlock()
 
+	if o.Scheduling {
+		setScheduling(cfg.Map, mainLog)
+	}
 	d := &Daemon{Config: cfg, Sink: sink, Log: mainLog, Lock: new(sync.Mutex)}
 	d.Cmap = cmap.NewService(nil, nil, cmap.ServiceOptions{Lock: d.Lock, Log: sink.Logger("CMAP")})
 	d.populate()

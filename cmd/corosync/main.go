@@ -51,6 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	opts.Stderr = stderr
+	opts.Scheduling = true
 	return Run(opts)
 }
 
