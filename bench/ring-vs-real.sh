@@ -3,5 +3,6 @@
 # Debian's corosync 3.1.7, side by side, in network namespaces (needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x bin/corosync ] || go build -o bin/ ./cmd/corosync
+# Always rebuild: a stale bin/corosync would measure old code.
+go build -o bin/ ./cmd/corosync
 exec go run ./bench/ringbench "$@"

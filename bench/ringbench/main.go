@@ -5,10 +5,15 @@
 //     corosync's own load generator (pload: every node multicasts count
 //     messages; each node reports the rate at which it delivered count);
 //   - p50/p99 latency with one message in flight (a CPG message from node 1
-//     until node 1 delivers it in agreed order): for corosync through a tiny
-//     libcpg client, for ours through the node driver in process (our
-//     corosync has no CPG IPC yet);
-//   - RSS of each corosync (the largest seen during the pload run).
+//     until node 1 delivers it in agreed order): for both through a tiny
+//     libcpg client, and for ours also through the node driver in process
+//     (the ring without IPC);
+//   - RSS of each corosync (the largest seen during the pload run) and the
+//     CPU time the three daemons used.
+//
+// The host is usually shared: both rings run in the same invocation, one
+// after the other, so that the ratio compares like with like. corosync runs
+// SCHED_RR (system.sched_rr, default yes), and so does ours.
 //
 // Run as root (make bench runs it through bench/ring-vs-real.sh).
 package main
@@ -21,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -76,7 +82,27 @@ func conf() string {
 type result struct {
 	tps, mbs float64
 	rssKiB   int
+	cpu, sys float64 // CPU seconds (user+system, system) of the three daemons
 	err      string
+}
+
+// cpuSeconds is utime+stime and stime of pid from /proc/<pid>/stat.
+func cpuSeconds(pid int) (float64, float64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+1:]
+	}
+	f := strings.Fields(s)
+	if len(f) < 13 {
+		return 0, 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100, st / 100 // USER_HZ
 }
 
 var ploadRE = regexp.MustCompile(`Writes (\d+) bytes per write\s+([\d.]+) seconds runtime,\s+([\d.]+) TP/S,\s+([\d.]+) MB/S`)
@@ -139,23 +165,33 @@ func pload(t *benchT, bin, cmapctl string, size, count int, env []string) result
 		}
 	}
 	var r result
+	cpu := make([]float64, len(procs))
+	sys := make([]float64, len(procs))
 	end := time.Now().Add(4 * time.Minute)
 	for time.Now().Before(end) {
+		time.Sleep(20 * time.Millisecond)
 		done := true
-		for _, p := range procs {
+		for i, p := range procs {
 			if !p.Exited() {
 				done = false
 				r.rssKiB = max(r.rssKiB, rssKiB(p.Pid()))
+				if c, s := cpuSeconds(p.Pid()); c > 0 {
+					cpu[i], sys[i] = c, s
+				}
 			}
 		}
 		if done {
 			break
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	var tps, mbs []float64
 	for i, p := range procs {
 		p.Kill()
+		for _, l := range strings.Split(p.Output(), "\n") {
+			if strings.HasPrefix(l, "profile: ") {
+				fmt.Fprintf(os.Stderr, "node %d %s\n", i+1, l)
+			}
+		}
 		m := ploadRE.FindStringSubmatch(p.Output())
 		if m == nil {
 			r.err = fmt.Sprintf("node %d printed no pload result", i+1)
@@ -164,6 +200,10 @@ func pload(t *benchT, bin, cmapctl string, size, count int, env []string) result
 		a, _ := strconv.ParseFloat(m[3], 64)
 		b, _ := strconv.ParseFloat(m[4], 64)
 		tps, mbs = append(tps, a), append(mbs, b)
+	}
+	for i := range cpu {
+		r.cpu += cpu[i]
+		r.sys += sys[i]
 	}
 	for i := range tps {
 		r.tps += tps[i] / float64(len(tps))
@@ -218,7 +258,7 @@ int main(int argc, char **argv) {
 `
 
 // cpgLatency runs the libcpg client on node 1 of a 3-node ring of bin.
-func cpgLatency(t *benchT, bin, cmapctl string, samples int) (p50, p99 float64, err error) {
+func cpgLatency(t *benchT, bin, cmapctl string, samples int, env []string) (p50, p99 float64, err error) {
 	dir, err := os.MkdirTemp("", "ringbench-")
 	if err != nil {
 		return 0, 0, err
@@ -239,7 +279,7 @@ func cpgLatency(t *benchT, bin, cmapctl string, samples int) (p50, p99 float64, 
 		if err := n.WriteFile("/etc/corosync/corosync.conf", []byte(conf()), 0o644); err != nil {
 			return 0, 0, err
 		}
-		if _, err := n.Start("corosync", bin, "-f"); err != nil {
+		if _, err := n.StartEnv("corosync", env, bin, "-f"); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -367,9 +407,12 @@ func main() {
 	real := pflag.String("real", "/usr/sbin/corosync", "Debian's corosync binary")
 	cmapctl := pflag.String("cmapctl", "/usr/sbin/corosync-cmapctl", "corosync-cmapctl")
 	samples := pflag.Int("samples", 1000, "latency samples")
-	counts := pflag.IntSlice("counts", []int{300000, 50000, 1000}, "pload messages per node for 64 B, 1 KiB, 64 KiB")
+	counts := pflag.IntSlice("counts", []int{1500000, 200000, 4000}, "pload messages per node for 64 B, 1 KiB, 64 KiB")
 	onlyLatency := pflag.Bool("only-latency", false, "skip the throughput runs")
-	single := pflag.Bool("single-thread-row", true, "also measure ours with GOMAXPROCS=1")
+	single := pflag.Bool("two-procs-row", true, "also measure ours with GOMAXPROCS=2 (it runs on one P by default)")
+	sizes := pflag.IntSlice("sizes", []int{64, 1024, 65536}, "payload sizes to measure (of 64, 1024, 65536)")
+	oursEnv := pflag.StringSlice("ours-env", nil, "extra environment for our corosync (e.g. GOMAXPROCS=2)")
+	profile := pflag.String("profile", "", "directory for CPU/heap profiles and ring counters of our corosync (RINGMASTER_PROFILE_DIR)")
 	pflag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Println("ringbench: needs root (network namespaces); skipped")
@@ -379,27 +422,35 @@ func main() {
 	defer t.cleanup()
 	fmt.Printf("3-node udpu ring in network namespaces; pload (corosync's load generator) on every node\n")
 	fmt.Printf("%-8s %14s %14s %10s | %14s %14s %10s | %s\n", "size", "ours msgs/s", "real msgs/s", "ours MB/s", "real MB/s", "ours RSS KiB", "real RSS KiB", "ours/real msgs/s")
+	ourEnv := append([]string(nil), *oursEnv...)
+	if *profile != "" {
+		ourEnv = append(ourEnv, "RINGMASTER_PROFILE_DIR="+*profile)
+	}
 	for i, size := range []int{64, 1024, 65536} {
 		if *onlyLatency {
 			break
+		}
+		if !slices.Contains(*sizes, size) {
+			continue
 		}
 		count := 1000
 		if i < len(*counts) {
 			count = (*counts)[i]
 		}
-		o := pload(t, *ours, *cmapctl, size, count, nil)
+		o := pload(t, *ours, *cmapctl, size, count, ourEnv)
 		r := pload(t, *real, *cmapctl, size, count, nil)
 		ratio := "n/a"
 		if r.tps > 0 {
 			ratio = fmt.Sprintf("%.2f", o.tps/r.tps)
 		}
 		fmt.Printf("%-8d %14.0f %14.0f %10.2f | %14.2f %14d %10d | %s\n", size, o.tps, r.tps, o.mbs, r.mbs, o.rssKiB, r.rssKiB, ratio)
+		fmt.Printf("%-8s CPU s of the 3 daemons (user+sys, last 20 ms sample): ours %.2f (sys %.2f)  real %.2f (sys %.2f)\n", "", o.cpu, o.sys, r.cpu, r.sys)
 		o1 := result{}
 		if *single {
-			// corosync is single-threaded; three daemons share two cores
-			// here, so ours is also measured on one OS thread of Go code.
-			o1 = pload(t, *ours, *cmapctl, size, count, []string{"GOMAXPROCS=1"})
-			fmt.Printf("%-8s %14.0f %14s %10.2f | %14s %14d %10s | %.2f  (ours with GOMAXPROCS=1)\n", "", o1.tps, "", o1.mbs, "", o1.rssKiB, "", o1.tps/max(r.tps, 1))
+			// Our corosync runs its Go code on one P, as corosync runs on
+			// one thread; the row with two shows what that choice is worth.
+			o1 = pload(t, *ours, *cmapctl, size, count, append([]string{"GOMAXPROCS=2"}, ourEnv...))
+			fmt.Printf("%-8s %14.0f %14s %10.2f | %14s %14d %10s | %.2f  (ours with GOMAXPROCS=2)\n", "", o1.tps, "", o1.mbs, "", o1.rssKiB, "", o1.tps/max(r.tps, 1))
 		}
 		for _, e := range []string{o.err, r.err, o1.err} {
 			if e != "" {
@@ -408,8 +459,8 @@ func main() {
 		}
 	}
 	gp50, gp99, gerr := goLatency(t, *samples)
-	op50, op99, oerr := cpgLatency(t, *ours, *cmapctl, *samples)
-	rp50, rp99, rerr := cpgLatency(t, *real, *cmapctl, *samples)
+	op50, op99, oerr := cpgLatency(t, *ours, *cmapctl, *samples, ourEnv)
+	rp50, rp99, rerr := cpgLatency(t, *real, *cmapctl, *samples, nil)
 	fmt.Printf("latency, one 64 B CPG message in flight, node 1 -> delivered on node 1 (%d samples):\n", *samples)
 	line := func(what string, p50, p99 float64, err error) {
 		if err != nil {
