@@ -24,6 +24,9 @@ import (
 // same exit status, the same normalised standard output and error, and
 // the same resulting CIB (versions and write stamps aside).
 func TestDifferential(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Pacemaker's crm_resource about 500 times")
+	}
 	real := testenv.RequireBinary(t, "crm_resource")
 	ours := testenv.GoBinary(t, "crm_resource")
 	cases := readDiffCases(t, filepath.Join("testdata", "differential.txt"))
