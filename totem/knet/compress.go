@@ -12,6 +12,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
 	"github.com/ulikunitz/xz"
+	"github.com/ulikunitz/xz/lzma"
 )
 
 // Compression (knet-wire.md §6; libknet compress.c, compress_*.c, threads_tx.c,
@@ -322,7 +323,11 @@ func (c *Compressor) Decompress(model CompressModel, src []byte) ([]byte, error)
 		}
 		return dst[:n:n], nil
 	case CompressLZMA:
-		xr, err := xz.ReaderConfig{SingleStream: true}.NewReader(bytes.NewReader(src))
+		// The decoder allocates the larger of this and the dictionary the
+		// stream declares: ask for the minimum so that only what the
+		// sender's preset declares is allocated (liblzma's presets 0..9:
+		// 256 KiB..64 MiB), not 8 MiB per message on top.
+		xr, err := xz.ReaderConfig{SingleStream: true, DictCap: lzma.MinDictCap}.NewReader(bytes.NewReader(src))
 		if err != nil {
 			return nil, fmt.Errorf("%w: lzma: %v", ErrDecompress, err)
 		}
