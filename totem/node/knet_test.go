@@ -40,8 +40,15 @@ func loopPorts(t testing.TB, n int) []netip.AddrPort {
 	return out
 }
 
-// loopKnet opens node self's knet over loopback, peers on the other ports.
+// loopKnet opens node self's knet over loopback, peers on the other ports,
+// with OpenKnet as the daemon does (messages queued by the socket reader).
 func loopKnet(t testing.TB, self int, ports []netip.AddrPort, c *knet.Crypto) *node.Knet {
+	return openLoopKnet(t, self, ports, c, false)
+}
+
+// openLoopKnet is loopKnet; forward selects NewKnet over an open connection
+// (a goroutine forwards from knetudp's Recv channel) instead of OpenKnet.
+func openLoopKnet(t testing.TB, self int, ports []netip.AddrPort, c *knet.Crypto, forward bool) *node.Knet {
 	t.Helper()
 	cfg := knet.Config{Self: knet.NodeID(self), Crypto: c}
 	for i, p := range ports {
@@ -53,11 +60,19 @@ func loopKnet(t testing.TB, self int, ports []netip.AddrPort, c *knet.Crypto) *n
 			PingInterval: 250 * time.Millisecond, PongTimeout: 500 * time.Millisecond, PongCount: 2,
 		}}})
 	}
-	conn, err := knetudp.Open(knetudp.Config{Machine: cfg})
-	if err != nil {
-		t.Fatal(err)
+	var k *node.Knet
+	if forward {
+		conn, err := knetudp.Open(knetudp.Config{Machine: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k = node.NewKnet(conn, wire.NodeID(self))
+	} else {
+		var err error
+		if k, err = node.OpenKnet(knetudp.Config{Machine: cfg}, wire.NodeID(self)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	k := node.NewKnet(conn, wire.NodeID(self))
 	t.Cleanup(func() { k.Close() })
 	return k
 }
@@ -74,10 +89,17 @@ func recvWithin(t testing.TB, k *node.Knet, d time.Duration) transport.Packet {
 }
 
 // TestKnetTarget: a multicast goes out with target_nodeid 0 and comes back
-// to the sender; a unicast carries the destination's id and reaches only it.
+// to the sender; a unicast carries the destination's id and reaches only it;
+// with either constructor.
 func TestKnetTarget(t *testing.T) {
+	for _, forward := range []bool{false, true} {
+		t.Run(map[bool]string{false: "OpenKnet", true: "NewKnet"}[forward], func(t *testing.T) { testKnetTarget(t, forward) })
+	}
+}
+
+func testKnetTarget(t *testing.T, forward bool) {
 	ports := loopPorts(t, 2)
-	a, b := loopKnet(t, 1, ports, nil), loopKnet(t, 2, ports, nil)
+	a, b := openLoopKnet(t, 1, ports, nil, forward), openLoopKnet(t, 2, ports, nil, forward)
 	testcluster.Eventually(t, 10*time.Second, 50*time.Millisecond, func() (bool, string) {
 		for _, s := range a.LinkStatus() {
 			if s.Reachable {
