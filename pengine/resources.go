@@ -312,6 +312,18 @@ func (c *cluster) unpackResource(e *etree.Element, parent *Resource, suffix stri
 		if child == nil {
 			return nil, fmt.Errorf("clone %s has nothing to clone", xmlID)
 		}
+		if r.Unique && !c.agentsSupportUnique(child) {
+			// Only OCF and fence agents can be unique clones; anything
+			// else (lsb, systemd, ...) makes the clone anonymous
+			// (native_unpack, pe__force_anon).
+			c.warnf("Ignoring globally-unique for %s because its agents can be used only as anonymous clones", r.ID)
+			r.Unique = false
+			r.Meta["globally-unique"] = "false"
+			r.CloneNodeMax = 1
+			if r.CloneMax > len(c.nodes) {
+				r.CloneMax = len(c.nodes)
+			}
+		}
 		n := r.CloneMax
 		if n <= 0 {
 			n = 1
@@ -333,6 +345,27 @@ func (c *cluster) unpackResource(e *etree.Element, parent *Resource, suffix stri
 		}
 	}
 	return r, nil
+}
+
+// agentsSupportUnique reports whether every primitive in a clone's child
+// XML has a resource class with the "unique" capability (pcmk_get_ra_caps:
+// ocf and stonith).
+func (c *cluster) agentsSupportUnique(e *etree.Element) bool {
+	if e.Tag == "group" {
+		for _, ch := range e.SelectElements("primitive") {
+			if !c.agentsSupportUnique(ch) {
+				return false
+			}
+		}
+		return true
+	}
+	class := attr(e, "class")
+	if class == "" {
+		if t, ok := c.templates[attr(e, "template")]; ok {
+			class = attr(t, "class")
+		}
+	}
+	return strings.EqualFold(class, "ocf") || strings.EqualFold(class, "stonith")
 }
 
 // unpackRequires is unpack_requires.
