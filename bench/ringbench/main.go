@@ -68,9 +68,15 @@ func (d *benchT) cleanup() {
 
 const nodes = 3
 
+// schedRR is system.sched_rr for both rings (corosync's default is yes).
+var schedRR = pflag.Bool("sched-rr", true, "system.sched_rr for both rings (no: both run at normal priority)")
+
 func conf() string {
 	var b strings.Builder
 	b.WriteString("totem {\n\tversion: 2\n\tcluster_name: bench\n\ttransport: udpu\n}\n")
+	if !*schedRR {
+		b.WriteString("system {\n\tsched_rr: no\n}\n")
+	}
 	b.WriteString("quorum {\n\tprovider: corosync_votequorum\n}\nlogging {\n\tto_stderr: yes\n\tto_syslog: no\n}\nnodelist {\n")
 	for i := 1; i <= nodes; i++ {
 		fmt.Fprintf(&b, "\tnode {\n\t\tring0_addr: 192.0.2.%d\n\t\tnodeid: %d\n\t}\n", i, i)
