@@ -100,14 +100,19 @@ func (r *textRenderer) bundle(x *pengine.RscView, show uint32, onlyNode, onlyRsc
 		case has(show, ShowImplicit) || (!everything && anyPart):
 			sub := show | ShowImplicit
 			l.header()
-			if multiple {
-				if r.html != nil {
-					r.t.BeginList(fmt.Sprintf("Replica[%d]", rep.Offset))
-				} else {
-					r.t.Item("Replica[%d]", rep.Offset)
-					r.t.BeginList("")
-				}
-			} else {
+			// text: "Replica[N]" is an item and the members a nameless
+			// list under it; html: a list titled "Replica[N]", and no
+			// list at all for a single replica.
+			nested := true
+			switch {
+			case r.html != nil && multiple:
+				r.t.BeginList(fmt.Sprintf("Replica[%d]", rep.Offset))
+			case r.html != nil:
+				nested = false
+			case multiple:
+				r.t.Item("Replica[%d]", rep.Offset)
+				r.t.BeginList("")
+			default:
 				r.t.BeginList("")
 			}
 			if pIP {
@@ -122,7 +127,9 @@ func (r *textRenderer) bundle(x *pengine.RscView, show uint32, onlyNode, onlyRsc
 			if pRemote {
 				r.resource(rep.Remote, sub, onlyNode, onlyRsc)
 			}
-			r.t.EndList()
+			if nested {
+				r.t.EndList()
+			}
 		case !everything && !anyPart:
 			continue
 		default:
