@@ -579,6 +579,14 @@ func (c *cluster) fixBundleAllowed() {
 	}
 }
 
+// uberParent is uber_parent: the topmost ancestor below any bundle.
+func (r *Resource) uberParent() *Resource {
+	for r.Parent != nil && r.Parent.Kind != KindBundle {
+		r = r.Parent
+	}
+	return r
+}
+
 // bundleOf returns the bundle r belongs to, if any.
 func (r *Resource) bundleOf() *Resource {
 	for p := r.Parent; p != nil; p = p.Parent {

@@ -26,6 +26,8 @@ type Result struct {
 	Warnings []string
 	// Now is the effective time used.
 	Now time.Time
+	// Log holds what Pacemaker logs while unpacking this CIB.
+	Log []LogLine
 
 	c *cluster
 }
@@ -110,7 +112,7 @@ func Schedule(doc *etree.Document, now time.Time, opts Options) (res *Result, er
 		}
 	}
 	if opts.StatusOnly {
-		return &Result{Warnings: c.warnings, Now: c.now, c: c}, nil
+		return &Result{Warnings: c.warnings, Log: c.logs, Now: c.now, c: c}, nil
 	}
 	var locs []*location
 	c.applyNodeHealth(&locs)
@@ -147,7 +149,7 @@ func Schedule(doc *etree.Document, now time.Time, opts Options) (res *Result, er
 	c.applyOrderings()
 	g := c.buildGraph()
 	res = &Result{Graph: c.graphXML(g), Summary: c.transitionSummary(), Scores: c.scores,
-		Synapses: g.Synapses, Warnings: c.warnings, Now: c.now, c: c}
+		Synapses: g.Synapses, Warnings: c.warnings, Log: c.logs, Now: c.now, c: c}
 	return res, nil
 }
 

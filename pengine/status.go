@@ -675,7 +675,7 @@ func (c *cluster) unpackRscOp(r *Resource, n *Node, op *lrmOp, lastFailure **lrm
 	rc, status, target := op.RC, op.Status, op.TargetRC
 	parent := r
 	if !r.Unique {
-		parent = r.top()
+		parent = r.uberParent()
 	}
 	expired := false
 	if status != execNotInstalled && c.checkOpExpiry(r, n, rc, op) {
@@ -731,6 +731,18 @@ func (c *cluster) unpackRscOp(r *Resource, n *Node, op *lrmOp, lastFailure **lrm
 	}
 	c.unpackOpFailure(r, n, rc, op, lastFailure, fail)
 	if status == execErrorHard {
+		level := "error"
+		if rc == 5 {
+			level = "notice"
+		}
+		reason := attr(op.XML, "exit-reason")
+		sep := ""
+		if reason != "" {
+			sep = ": "
+		}
+		c.logAt("unpack_rsc_op", "unpack.c", 4165, level,
+			"Preventing %s from restarting on %s because of hard failure (%s%s%s)| rc=%d id=%s",
+			parent.ID, n.Uname, ocfExitStr(rc), sep, reason, rc, attr(op.XML, "id"))
 		c.ban(parent, n, "hard-error")
 	} else if status == execErrorFatal {
 		for _, nn := range c.nodes {

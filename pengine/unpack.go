@@ -56,6 +56,7 @@ type cluster struct {
 
 	scores   []string
 	warnings []string
+	logs     []LogLine
 }
 
 func (c *cluster) warnf(format string, args ...any) {

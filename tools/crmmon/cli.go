@@ -365,6 +365,12 @@ func Main(env Env) int {
 	if err != nil {
 		return finishErr(env, o, pcmkout.ExitSoftware, err.Error())
 	}
+	// command-line tools log to stderr at warning and above
+	for _, l := range res.Log {
+		if l.Level == "error" || l.Level == "warning" || l.Level == "crit" {
+			fmt.Fprintln(env.Stderr, l.String())
+		}
+	}
 	v := res.View()
 	s := Build(doc.Root(), v)
 	opts := Options{Sections: secs, Show: o.show, NegPrefix: negPrefix,
