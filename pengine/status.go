@@ -456,6 +456,10 @@ func (c *cluster) unpackLrmResource(n *Node, lr *etree.Element) {
 			limit := parseInterval(c.opt("shutdown-lock-limit")) / 1000
 			if limit <= 0 || c.now.Unix() <= int64(t+limit) {
 				r.lockNode = n
+			} else {
+				// an expired lock's history is erased from the CIB
+				// (unpack_shutdown_lock, pe__clear_resource_history)
+				c.newAction(r, opKeyFor(r.ID, "lrm_delete", 0), "lrm_delete", n, false)
 			}
 		}
 	}
