@@ -44,6 +44,16 @@ func (c *cluster) expandIDs(id string) []string {
 	return []string{id}
 }
 
+// isTagOrTemplate reports whether a constraint's reference names a tag or
+// a resource template rather than a resource.
+func (c *cluster) isTagOrTemplate(id string) bool {
+	if _, ok := c.tags[id]; ok {
+		return true
+	}
+	_, ok := c.templates[id]
+	return ok
+}
+
 func (c *cluster) allResources() []*Resource {
 	var out []*Resource
 	for _, r := range c.resources {
@@ -236,6 +246,11 @@ func (c *cluster) unpackColocation(e *etree.Element) {
 	sets := e.SelectElements("resource_set")
 	if len(sets) > 0 {
 		c.unpackColocationSets(e, sets, score)
+		return
+	}
+	if c.isTagOrTemplate(attr(e, "rsc")) && c.isTagOrTemplate(attr(e, "with-rsc")) {
+		// unpack_colocation_tags refuses to colocate two templates/tags
+		c.warnf("Ignoring constraint '%s' because two templates or tags cannot be colocated", id)
 		return
 	}
 	deps := c.expandIDs(attr(e, "rsc"))
