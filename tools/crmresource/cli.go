@@ -501,8 +501,8 @@ func Main(env Env) int {
 		}
 		var b strings.Builder
 		pcmkout.Result(&b, w.request, w.body, code, errs)
-		res := strings.Replace(b.String(), cdataMark, "<![CDATA["+w.cdata+"]]>", 1)
-		res = strings.Replace(res, "  <raw>"+rawMark+"</raw>\n", w.raw, 1)
+		res := strings.Replace(b.String(), "  <raw>"+rawMark+"</raw>\n", w.raw, 1)
+		res = strings.Replace(res, cdataMark, "<![CDATA["+w.cdata+"]]>", 1)
 		if t := exitText(code); t != pcmkout.ExitText(code) {
 			res = strings.Replace(res, fmt.Sprintf(`<status code="%d" message="%s"`, code, pcmkout.EscapeAttr(pcmkout.ExitText(code))),
 				fmt.Sprintf(`<status code="%d" message="%s"`, code, pcmkout.EscapeAttr(t)), 1)

@@ -305,21 +305,62 @@ func (s *session) nodeResources(node string) (active, inactive []*pengine.RscVie
 	return active, nil
 }
 
-// queryXML is --query-xml / --query-xml-raw: the resource's configuration.
+// queryXML is --query-xml / --query-xml-raw (cli_resource_print): the
+// resource's status as crm_mon shows it, then its configuration.
 func (s *session) queryXML(r *cfgRsc, expanded bool) (int, string) {
 	x := r.xml.Copy()
-	if expanded {
-		if t := x.SelectAttrValue("template", ""); t != "" {
-			_ = t // templates are expanded by the scheduler; the raw element stands in
-		}
-	}
 	body := serializeXML(x)
+	st := crmmon.Build(s.cib, s.view)
+	o := crmmon.Options{Sections: crmmon.SecResources, Show: crmmon.ShowPending,
+		OnlyNode: []string{"*"}, OnlyRsc: []string{r.id}}
+	var b strings.Builder
+	primitive := r.variant == variantNative && (r.parent == nil || r.parent.variant == variantGroup)
 	if s.w.xml {
-		n := pcmkout.NewNode("resource_config")
-		n.Text = cdataMark
-		s.w.cdata = body
+		if primitive {
+			o.Show |= crmmon.ShowInactive
+		}
+		crmmon.Render(&b, "xml", st, o, s.env.Now, "crm_resource", crmmon.HTMLOptions{})
+		out := b.String()
+		inner := ""
+		if primitive {
+			inner = primitiveXML(out, r.id)
+		} else if i := strings.Index(out, "  <resources>\n"); i >= 0 {
+			rest := out[i+len("  <resources>\n"):]
+			if j := strings.Index(rest, "  </resources>\n"); j >= 0 {
+				inner = rest[:j]
+			}
+		}
+		n := pcmkout.NewNode("raw")
+		n.Text = rawMark
 		s.w.add(n)
+		s.w.raw = "  <resource_config>\n" + inner + "    <xml>" + cdataMark + "</xml>\n  </resource_config>\n"
+		s.w.cdata = body
 		return pcmkout.ExitOK, ""
+	}
+	hdr := "Active Resources:\n"
+	if primitive {
+		// A primitive is printed whatever its state.
+		o.Show |= crmmon.ShowInactive
+		hdr = "Full List of Resources:\n"
+	}
+	crmmon.Render(&b, "text", st, o, s.env.Now, "crm_resource", crmmon.HTMLOptions{})
+	out := b.String()
+	if i := strings.Index(out, hdr); i >= 0 {
+		block := out[i+len(hdr):]
+		if j := strings.Index(block, "\n\n"); j >= 0 {
+			block = block[:j+1]
+		}
+		for _, line := range strings.SplitAfter(block, "\n") {
+			t := strings.TrimLeft(line, " ")
+			t = strings.TrimPrefix(t, "* ")
+			if t == "" || strings.HasSuffix(t, ":\n") || t == "No active resources\n" {
+				continue // list headers are not printed without text-fancy
+			}
+			if o.Show&crmmon.ShowInactive != 0 && !strings.HasPrefix(t, r.id+"\t") {
+				continue
+			}
+			fmt.Fprint(s.w.stdout, t)
+		}
 	}
 	fmt.Fprintf(s.w.stdout, "Resource XML:\n%s", body)
 	return pcmkout.ExitOK, ""
@@ -488,4 +529,34 @@ func (s *session) listResources() (int, string) {
 	}
 	fmt.Fprint(s.w.stdout, block)
 	return pcmkout.ExitOK, ""
+}
+
+// primitiveXML cuts one primitive's <resource> element out of crm_mon's
+// XML and indents it as a child of <resource_config>.
+func primitiveXML(out, id string) string {
+	lines := strings.SplitAfter(out, "\n")
+	start := -1
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimLeft(l, " "), "<resource id=\""+pcmkout.EscapeAttr(id)+"\"") {
+			start = i
+			break
+		}
+	}
+	if start < 0 {
+		return ""
+	}
+	indent := len(lines[start]) - len(strings.TrimLeft(lines[start], " "))
+	end := start
+	if !strings.HasSuffix(strings.TrimSpace(lines[start]), "/>") {
+		for end = start + 1; end < len(lines); end++ {
+			if strings.TrimSpace(lines[end]) == "</resource>" && len(lines[end])-len(strings.TrimLeft(lines[end], " ")) == indent {
+				break
+			}
+		}
+	}
+	var b strings.Builder
+	for _, l := range lines[start : end+1] {
+		b.WriteString("    " + l[indent:])
+	}
+	return b.String()
 }
