@@ -72,22 +72,34 @@ func haveEnoughCapacity(n *Node, util map[string]int) bool {
 	return true
 }
 
-// colocatedResources follows mandatory colocations (pcmk__colocated_resources).
+// colocatedResources follows mandatory colocations (the resource types'
+// colocated_resources methods). A group first collects its members'
+// chains (all members when they are colocated or the group is cloned, else
+// its first member's), then follows the colocations naming the group
+// itself (pcmk__group_colocated_resources).
 func (c *cluster) colocatedResources(r, orig *Resource, list []*Resource) []*Resource {
 	if orig == nil {
 		orig = r
 	}
+	if r.Kind == KindGroup {
+		if r.Colocated || (r.Parent != nil && r.Parent.Kind == KindClone) {
+			for _, m := range r.Children {
+				list = c.colocatedResources(m, orig, list)
+			}
+		} else if len(r.Children) > 0 {
+			list = c.colocatedResources(r.Children[0], orig, list)
+		}
+	}
+	return c.colocatedChain(r, orig, list)
+}
+
+// colocatedChain is pcmk__colocated_resources: r and every resource its
+// mandatory, location-affecting colocations lead to, in either direction.
+func (c *cluster) colocatedChain(r, orig *Resource, list []*Resource) []*Resource {
 	for _, x := range list {
 		if x == r {
 			return list
 		}
-	}
-	if r.Kind == KindGroup && (r.Colocated || r.cloneParent() != nil) {
-		list = append(list, r)
-		for _, m := range r.Children {
-			list = c.colocatedResources(m, orig, list)
-		}
-		return list
 	}
 	list = append(list, r)
 	for _, co := range r.ThisWith {
