@@ -414,14 +414,25 @@ func oneOfFold(s string, set ...string) bool {
 	return false
 }
 
-// inCollective reports whether a resource lives inside a clone or
-// bundle, whose members constraints cannot name (their instances are
-// renamed "id:N").
+// inCollective reports whether a resource lives inside a bundle or a
+// globally unique clone, whose members constraints cannot name (their
+// instances are renamed "id:N").
 func (m *model) inCollective(r *etree.Element) bool {
 	for p := r.Parent(); p != nil && p.Tag != "resources"; p = p.Parent() {
 		switch p.Tag {
-		case "clone", "master", "bundle":
+		case "bundle":
 			return true
+		case "clone", "master":
+			// An anonymous clone's instances answer to the child's id
+			// (pe_find_clone); a unique clone's do not.
+			for _, set := range children(p, "meta_attributes") {
+				for _, nv := range children(set, "nvpair") {
+					if attr(nv, "name") == "globally-unique" && isTrue(attr(nv, "value")) {
+						return true
+					}
+				}
+			}
+			return false
 		}
 	}
 	return false
@@ -554,6 +565,37 @@ func checkStatus(m *model, res *pengine.Result, rep *Report) {
 		nvsets(p, "meta_attributes", meta)
 		if v := meta["remote-node"]; v != "" {
 			guests[v] = true
+		}
+	}
+	// pe_get_failcount: a failure timeout is ignored (with a warning) for
+	// a resource whose failures block it.
+	rep.fn = "pe_get_failcount"
+	for _, p := range m.prims {
+		ft, _ := m.meta(p, "failure-timeout")
+		if intervalMS(ft) <= 0 {
+			continue
+		}
+		block := false
+		for _, op := range m.ops(p) {
+			if strings.EqualFold(attr(op, "on-fail"), "block") {
+				block = true
+			}
+		}
+		if !block {
+			continue
+		}
+		id := attr(p, "id")
+		for _, ns := range children(cib.FirstChild(m.root, "status"), "node_state") {
+			for _, ta := range children(ns, "transient_attributes") {
+				for _, set := range children(ta, "instance_attributes") {
+					for _, nv := range children(set, "nvpair") {
+						n := attr(nv, "name")
+						if (n == "fail-count-"+id || strings.HasPrefix(n, "fail-count-"+id+"#")) && cib.Char2Score(attr(nv, "value")) > 0 {
+							rep.warnf("Ignoring failure timeout %d for %s because it conflicts with on-fail=block", intervalMS(ft)/1000, id)
+						}
+					}
+				}
+			}
 		}
 	}
 	rep.fn = "unpack_node_state"
