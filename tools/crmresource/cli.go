@@ -819,7 +819,9 @@ func run(env Env, o *options, w *out) (int, string) {
 			return code, ""
 		}
 		return code, msg
-	case cmdWait, cmdRestart:
+	case cmdWait:
+		return s.wait()
+	case cmdRestart:
 		return s.needsController()
 	}
 	return pcmkout.ExitUnimpl, ""
