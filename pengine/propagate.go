@@ -169,7 +169,15 @@ func (c *cluster) remapForOrdering(a *Action) *Action {
 	default:
 		return a
 	}
-	if x := findExisting(r.byKey[opKeyFor(r.ID, mapped, 0)], nil); x != nil {
+	key := opKeyFor(r.ID, mapped, 0)
+	if r.Notify && r.Parent == nil {
+		// with notifications, order against the moment every
+		// notification for the task has been confirmed
+		// (action_uuid_for_ordering; upstream also does this for a clone
+		// directly inside a bundle)
+		key = notifyKey(r.ID, "confirmed-post", mapped)
+	}
+	if x := findExisting(r.byKey[key], nil); x != nil {
 		return x
 	}
 	return a
