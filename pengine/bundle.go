@@ -66,6 +66,9 @@ type bundleReplica struct {
 // defaultRemotePort is DEFAULT_REMOTE_PORT.
 const defaultRemotePort = 3121
 
+// maxBundleReplicas bounds the replicas one bundle may expand to.
+const maxBundleReplicas = 1024
+
 // nextIP is next_ip: IPv4 only, stepping the last octet (1..254) and
 // carrying into the third.
 func nextIP(last string) string {
@@ -193,6 +196,12 @@ func (c *cluster) unpackBundle(e *etree.Element) (*Resource, error) {
 		b.nreplicas = b.promotedMax
 	} else {
 		b.nreplicas = minInt(attr(agentXML, "replicas"), 1)
+	}
+	if b.nreplicas > maxBundleReplicas {
+		// every replica is a node and four resources; bound what a typo
+		// (or hostile input) can make us allocate
+		c.warnf("bundle %s: %d replicas, using %d", id, b.nreplicas, maxBundleReplicas)
+		b.nreplicas = maxBundleReplicas
 	}
 	b.nreplicasPerHost = minInt(attr(agentXML, "replicas-per-host"), 1)
 	if b.nreplicasPerHost == 1 {

@@ -17,7 +17,9 @@
 //	status.go        node_state → online/unclean/standby; lrm history →
 //	                 role, failures, on-fail, fail-counts, failure-timeout
 //	                 (migration_unpack.go: partial/dangling migrations)
-//	remote.go        Pacemaker Remote nodes; guest.go: guest nodes
+//	remote.go        Pacemaker Remote nodes; guest.go: guest nodes;
+//	                 bundle.go: bundles (replicas, their implicit container,
+//	                 ip and connection resources, guest nodes)
 //	constraints.go   rsc_location (rules, rsc-pattern, roles, discovery),
 //	                 rsc_colocation, rsc_order (+ sets, clone-min), rsc_ticket
 //	config_changes.go parameter digests → reload/restart, orphan clean-up
