@@ -1,7 +1,8 @@
 // Command cibbench measures the CIB manager, ours against Pacemaker 2.1.5's,
 // on a CIB of --nodes x --resources made by shared/bench/gen-cib.py (32 x 2000
-// by default: 43 MB with its warm status), each in a network namespace node of
-// its own, one after the other, and prints the ratios:
+// by default, with gen-cib's cold status unless --status warm: the warm
+// operation history makes it 43 MB), each in a network namespace node of its
+// own, one after the other, and prints the ratios:
 //
 //   - update throughput: N concurrent clients (our cib IPC client, the
 //     LiveConn cibadmin uses) each making synchronous cib_modify calls for
@@ -77,6 +78,7 @@ type options struct {
 	bin              string
 	genCIB           string
 	ipcBuffer        int
+	status           string
 }
 
 func main() {
@@ -93,6 +95,7 @@ func main() {
 	fs.IntVar(&o.monRuns, "mon-runs", 5, "crm_mon -1 runs per measurement")
 	fs.BoolVar(&o.realPacemakerd, "real-pacemakerd", false, "launch the real stack with Debian's pacemakerd (and so its controller and scheduler)")
 	fs.StringVar(&o.bin, "bin", "bin", "directory of our binaries")
+	fs.StringVar(&o.status, "status", "cold", "gen-cib.py --status: cold (node_states, no resource history: 1 MB) or warm (full operation history: 43 MB, where one crm_mon -1 takes minutes of CPU)")
 	fs.IntVar(&o.ipcBuffer, "ipc-buffer", 8<<20, "PCMK_ipc_buffer for every daemon and tool, in bytes")
 	fs.StringVar(&o.genCIB, "gen-cib", "", "path of gen-cib.py (default: ../shared/bench/gen-cib.py beside the checkout)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -169,7 +172,7 @@ func run(t *benchT, o options) error {
 	}
 	t.Cleanup(func() { os.RemoveAll(work) })
 	cibFile := filepath.Join(work, "cib.xml")
-	gen := exec.Command("python3", o.genCIB, "--nodes", strconv.Itoa(o.nodes), "--resources", strconv.Itoa(o.resources), "-o", cibFile)
+	gen := exec.Command("python3", o.genCIB, "--nodes", strconv.Itoa(o.nodes), "--resources", strconv.Itoa(o.resources), "--status", o.status, "-o", cibFile)
 	if out, err := gen.CombinedOutput(); err != nil {
 		return fmt.Errorf("gen-cib.py: %v\n%s", err, out)
 	}
@@ -186,7 +189,7 @@ func run(t *benchT, o options) error {
 		"status": strings.Join(ids(string(data), `<node_state id="([^"]+)"`, 0), ","),
 		"config": strings.Join(ids(string(data), `<primitive id="(prim[0-9]+)"`, 200), ","),
 	}
-	fmt.Printf("CIB: %d nodes x %d resources, %.1f MB (gen-cib.py, warm status)\n", o.nodes, o.resources, float64(len(data))/1e6)
+	fmt.Printf("CIB: %d nodes x %d resources, %.1f MB (gen-cib.py, %s status)\n", o.nodes, o.resources, float64(len(data))/1e6, o.status)
 
 	statusFiles, err := splitStatus(data, work)
 	if err != nil {
