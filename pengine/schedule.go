@@ -92,13 +92,16 @@ func Schedule(doc *etree.Document, now time.Time, opts Options) (res *Result, er
 	}
 	c.linkRemoteNodes()
 	c.linkContainers()
-	// symmetric_default: every resource may run on every node at score 0
-	if c.symmetric {
-		for _, r := range c.allResources() {
-			for _, n := range c.nodes {
-				if _, ok := r.Allowed[n]; !ok {
-					r.Allowed[n] = 0
-				}
+	// symmetric_default: every resource may run on every node at score 0.
+	// A guest node's connection may always opt in; where it can really go
+	// is up to its container (remote_connection_default).
+	for _, r := range c.allResources() {
+		if !c.symmetric && !(r.Kind == KindPrimitive && r.isRemoteConn() && r.Meta["container"] != "") {
+			continue
+		}
+		for _, n := range c.nodes {
+			if _, ok := r.Allowed[n]; !ok {
+				r.Allowed[n] = 0
 			}
 		}
 	}
