@@ -238,7 +238,8 @@ func runAttribute(env Env, o *attrOptions, w writer) (int, string) {
 		// Transient attributes go through the attribute manager; when it
 		// cannot be reached the error is reported and the CIB is
 		// written directly, as the fall-through in main() does.
-		rc := cib.ENOTCONN
+		// With no attribute manager the IPC connection is refused.
+		rc := -cib.Rc(syscall.ECONNREFUSED)
 		if env.AttrdUpdate != nil {
 			rc = env.AttrdUpdate(o.command, deref(o.destUname), deref(o.attrName), deref(o.attrValue), deref(o.setName), o.attrPattern != nil)
 		}
