@@ -164,6 +164,7 @@ func (r *xmlRenderer) resourceList() *pcmkout.Node {
 		return nil
 	}
 	list := pcmkout.NewNode("resources")
+	reached := false
 	for _, x := range r.s.View.Resources {
 		isActive := active(x, true)
 		partial := active(x, false)
@@ -179,9 +180,12 @@ func (r *xmlRenderer) resourceList() *pcmkout.Node {
 		case partial && !runningOnAny(x, r.o.OnlyNode):
 			continue
 		}
+		// the list header is opened for the first resource that gets
+		// this far, whether or not its message prints anything
+		reached = true
 		r.resource(list, x, show, r.o.OnlyNode, r.o.OnlyRsc)
 	}
-	if len(list.Children) == 0 && len(r.s.View.Resources) == 0 {
+	if !reached {
 		return nil
 	}
 	return list
