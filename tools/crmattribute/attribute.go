@@ -160,7 +160,11 @@ func newWriter(env Env, prog, as, to string, quiet bool) (writer, int) {
 	case "text", "":
 		return &textWriter{out: out, stderr: env.Stderr, prog: prog, quiet: quiet}, 0
 	case "xml":
-		argv := append([]string{prog}, env.Args...)
+		argv0 := prog
+		if env.Prog != "" {
+			argv0 = env.Prog
+		}
+		argv := append([]string{argv0}, env.Args...)
 		return &xmlWriter{out: out, prog: prog, request: pcmkout.QuoteCmdline(argv)}, 0
 	}
 	fmt.Fprintf(env.Stderr, "%s: Error creating output format %s: Unknown output format\n", prog, as)
@@ -264,7 +268,12 @@ func runAttribute(env Env, o *attrOptions, w writer) (int, string) {
 			rc = a.commandQuery(o)
 		}
 	}
+	// GLib keeps the first error set (a later g_set_error over it is
+	// ignored), so an attribute manager failure is the message even when
+	// the CIB fallback fails too; the exit code is the later one.
 	switch {
+	case rc != cib.OK && errMsg != "":
+		return rc.ExitCode(), errMsg
 	case rc == eNOTUNIQ:
 		return rc.ExitCode(), "Please choose from one of the matches below and supply the 'id' with --attr-id"
 	case rc != cib.OK:

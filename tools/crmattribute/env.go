@@ -28,6 +28,9 @@ type Conn interface {
 
 // Env is what the tools take from their process.
 type Env struct {
+	// Prog is argv[0] as invoked (shown in XML results); "" means the
+	// tool's own name.
+	Prog string
 	// Args is argv without the program name.
 	Args   []string
 	Getenv func(string) string

@@ -20,6 +20,7 @@ func ProcessEnv(name string) Env {
 		eng.Upgrader = v
 	}
 	return Env{
+		Prog:   os.Args[0],
 		Args:   os.Args[1:],
 		Getenv: os.Getenv,
 		Stdin:  os.Stdin,

@@ -19,6 +19,7 @@ import (
 // callAttribute runs crm_attribute in-process with the words of line.
 func callAttribute(env Env, line string, stdout, stderr io.Writer) int {
 	sub := env
+	sub.Prog = "crm_attribute" // found on PATH by the scripts
 	sub.Args = strings.Fields(line)
 	sub.Stdout, sub.Stderr = stdout, stderr
 	return Attribute(sub)
