@@ -194,7 +194,9 @@ func (c *cluster) unpackResource(e *etree.Element, parent *Resource, suffix stri
 	r.Notify = isTrue(m["notify"])
 	if v, ok := m["allow-migrate"]; ok {
 		r.AllowMigrate = isTrue(v)
-	} else if e.Tag == "primitive" && r.isRemoteConn() && false {
+	} else if e.Tag == "primitive" && r.isRemoteConn() && m["container"] == "" {
+		// a Pacemaker Remote connection migrates by default, so its node's
+		// resources need not stop when it moves (pe__unpack_resource)
 		r.AllowMigrate = true
 	}
 	if cp := r.cloneParent(); cp != nil || r.Kind == KindClone {
