@@ -136,7 +136,7 @@ func (c *cluster) checkFailureThreshold(r *Resource, n *Node) {
 	if r.MigrationThreshold == 0 || r.FailureIgnored {
 		return
 	}
-	fc, _ := c.failCount(r, n, true)
+	fc, _ := c.failCount(r, n, true, nil)
 	if fc <= 0 {
 		return
 	}

@@ -64,7 +64,7 @@ func (c *cluster) clearOrphanFailcounts() {
 			if !n.Online {
 				continue
 			}
-			if fc, _ := c.failCount(r, n, true); fc == 0 {
+			if fc, _ := c.failCount(r, n, true, nil); fc == 0 {
 				continue
 			}
 			clear := c.clearFailcount(r, n, "it is orphaned")
@@ -125,7 +125,7 @@ func (c *cluster) processRscHistory(entry *etree.Element, r *Resource, n *Node) 
 			c.scheduleCancel(r, attr(op.XML, "call-id"), op.Task, op.Interval, n)
 		} else if op.Interval > 0 || op.Task == "monitor" || op.Task == "start" || op.Task == "promote" || op.Task == "migrate_from" {
 			if c.checkActionConfig(r, n, op) {
-				if fc, _ := c.failCount(r, n, true); fc != 0 {
+				if fc, _ := c.failCount(r, n, true, nil); fc != 0 {
 					c.clearFailcount(r, n, "action definition changed")
 				}
 			}

@@ -1216,8 +1216,11 @@ func (c *cluster) addRunning(r *Resource, n *Node, failed bool) {
 	}
 }
 
-// failCount returns the effective fail count of r on n (pe_get_failcount).
-func (c *cluster) failCount(r *Resource, n *Node, effective bool) (int, int64) {
+// failCount returns the fail count of r on n (pe_get_failcount); effective
+// leaves out fail counts whose failure-timeout has passed. op is the history
+// entry being unpacked, if any: it decides, with the configured ops, whether
+// the failure blocks the resource (see blockFailure).
+func (c *cluster) failCount(r *Resource, n *Node, effective bool, op *lrmOp) (int, int64) {
 	name := r.XMLID
 	if r.Unique && r.cloneParent() != nil {
 		name = r.ID
@@ -1252,12 +1255,61 @@ func (c *cluster) failCount(r *Resource, n *Node, effective bool) (int, int64) {
 			last = t
 		}
 	}
+	if total > 0 && r.FailureTimeout > 0 && c.blockFailure(r, n, op) {
+		// A failure that blocks the resource must stay visible: Pacemaker
+		// drops the resource's failure-timeout for the rest of the run
+		// ("Ignoring failure timeout ... conflicts with on-fail=block").
+		c.warnf("Ignoring failure timeout %d for %s because it conflicts with on-fail=block", r.FailureTimeout, r.ID)
+		r.FailureTimeout = 0
+	}
 	if effective && total > 0 && r.FailureTimeout > 0 && last > 0 {
 		if c.now.Unix() >= last+int64(r.FailureTimeout) {
 			total = 0
 		}
 	}
 	return total, last
+}
+
+// blockFailure reports whether a failure of r on n is one that an op
+// configured with a literal on-fail="block" covers (failcounts.c
+// block_failure). Like Pacemaker it looks only at the <op> elements'
+// on-fail attribute, not at op meta-attributes or op_defaults. With op set,
+// that history entry is matched; without, every entry of the resource's
+// history on n with the configured op's name and interval.
+func (c *cluster) blockFailure(r *Resource, n *Node, op *lrmOp) bool {
+	name := r.XMLID
+	for _, def := range r.Ops {
+		if def.XML == nil || attr(def.XML, "on-fail") != "block" {
+			continue
+		}
+		if op != nil {
+			if isMatchedFailure(name, def, op) {
+				return true
+			}
+			continue
+		}
+		hist, _ := c.lrmOps(name, n.Uname)
+		for _, h := range hist {
+			if h.Task == def.Name && h.Interval == def.Interval && isMatchedFailure(name, def, h) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isMatchedFailure reports whether history entry op is a failure of the
+// configured op def (failcounts.c is_matched_failure): same name and
+// interval, and either the resource's last_failure entry or the op's own
+// entry with an unexpected result.
+func isMatchedFailure(rscID string, def *OpDef, op *lrmOp) bool {
+	if def.Interval != op.Interval || !strings.EqualFold(def.Name, op.Task) {
+		return false
+	}
+	if strings.EqualFold(op.ID, opKeyFor(rscID, "last_failure", 0)) {
+		return true
+	}
+	return strings.EqualFold(op.ID, opKeyFor(rscID, def.Name, def.Interval)) && op.RC != op.TargetRC
 }
 
 // checkOpExpiry reports whether a failed history entry has expired through
@@ -1270,10 +1322,10 @@ func (c *cluster) checkOpExpiry(r *Resource, n *Node, rc int, op *lrmOp) bool {
 			expired = true
 		}
 	}
-	unexpired, _ := c.failCount(r, n, true)
+	unexpired, _ := c.failCount(r, n, true, op)
 	clearReason := ""
 	if expired {
-		if fc, _ := c.failCount(r, n, false); fc > 0 {
+		if fc, _ := c.failCount(r, n, false, op); fc > 0 {
 			if unexpired == 0 {
 				clearReason = "it expired"
 			} else {
