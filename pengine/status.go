@@ -617,7 +617,16 @@ func (c *cluster) orphanResource(lr *etree.Element, id string) *Resource {
 			e.CreateAttr(k, v)
 		}
 	}
+	// The history may name a configured resource that is no longer a
+	// primitive (a clone or group took its id): it is still an orphan
+	// (unpack_find_resource), and lookups by id keep finding the configured
+	// one, as pe_find_resource returns the first match.
+	configured := c.rscByID[id]
+	delete(c.rscByID, id)
 	r, err := c.unpackResource(e, nil, "")
+	if configured != nil {
+		c.rscByID[id] = configured
+	}
 	if err != nil || r == nil {
 		return nil
 	}
