@@ -39,6 +39,9 @@ func (c *cluster) runFn(fn transFn, r *Resource, n *Node, optional bool) {
 	switch fn {
 	case fnStop:
 		for _, cur := range r.RunningOn {
+			if r.isExpectedNode(cur) {
+				continue
+			}
 			opt := optional
 			if r.PartialMigTarget != nil {
 				if cur == r.PartialMigTarget && cur == r.AllocatedTo {
@@ -49,6 +52,8 @@ func (c *cluster) runFn(fn transFn, r *Resource, n *Node, optional bool) {
 			st := c.stopAction(r, cur, opt)
 			if r.AllocatedTo == nil {
 				st.Reason = "node availability"
+			} else if r.Restarting && r.StopUnexpected {
+				st.Reason = "being multiply active"
 			}
 			if r.NeedsUnfencing {
 				orderActions(st, c.fenceOp(cur, "on", true, ""), orderImpliesFirst)
@@ -65,6 +70,10 @@ func (c *cluster) runFn(fn transFn, r *Resource, n *Node, optional bool) {
 		c.orderVsUnfence(r, n, st, orderImpliesThen)
 		if st.has(aRunnable) && !optional {
 			st.clear(aOptional)
+		}
+		if r.isExpectedNode(n) {
+			// it keeps running there: the "start" only anchors orderings
+			st.set(aPseudo)
 		}
 	case fnPromote:
 		if n == nil {
@@ -241,8 +250,12 @@ func (c *cluster) createPrimitiveActions(r *Resource) {
 		case "", "stop_start":
 			needStop = true
 		case "stop_unexpected":
+			// the restart skips the node where it stays (isExpectedNode)
 			needStop = true
+			r.StopUnexpected = true
 		}
+	} else {
+		r.StopUnexpected = false
 	}
 	if r.StartPending && r.AllocatedTo != nil {
 		st := c.startAction(r, r.AllocatedTo, true)
@@ -305,6 +318,13 @@ func (c *cluster) createPrimitiveActions(r *Resource) {
 	if allowMigrate {
 		c.createMigrationActions(r, current)
 	}
+}
+
+// isExpectedNode reports whether n is where a multiply active resource with
+// multiple-active=stop_unexpected stays active while the restart actions
+// are created (pcmk_sched_primitive.c is_expected_node).
+func (r *Resource) isExpectedNode(n *Node) bool {
+	return r.StopUnexpected && r.Restarting && r.NextRole > RoleStopped && r.AllocatedTo != nil && r.AllocatedTo == n
 }
 
 // createRecurring schedules configured recurring operations

@@ -139,6 +139,7 @@ type Resource struct {
 	NeedsUnfencing     bool
 	IsFenceDevice      bool
 	Restarting         bool
+	StopUnexpected     bool // multiply active, multiple-active=stop_unexpected
 	MultipleActive     string
 	ExclusiveDiscover  bool
 	CloneMax           int

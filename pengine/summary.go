@@ -88,6 +88,10 @@ func (c *cluster) rscActionDefault(w *summaryWriter, r *Resource, current, next 
 		startNode = current
 	}
 	stop := firstOf(r.actionsFor(startNode, "stop", false))
+	if stop == nil && r.StopUnexpected {
+		// not stopping where it stays, but stopping elsewhere
+		stop = firstOf(r.actionsFor(nil, "stop", false))
+	}
 	promote := firstOf(r.actionsFor(next, "promote", false))
 	demote := firstOf(r.actionsFor(next, "demote", false))
 	if r.Role == r.NextRole {
