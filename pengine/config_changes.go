@@ -141,6 +141,9 @@ func (c *cluster) agentChanged(r *Resource, n *Node, entry *etree.Element, activ
 			changed = true
 		}
 	}
+	if changed {
+		c.triggerUnfencing(r, n, "Device definition changed")
+	}
 	if changed && active {
 		c.newAction(r, opKeyFor(r.ID, "stop", 0), "stop", n, false)
 		r.StartPending = true
@@ -193,25 +196,28 @@ func (c *cluster) checkActionConfig(r *Resource, n *Node, op *lrmOp) bool {
 	}
 	switch c.digestCompare(r, n, op, task, true) {
 	case digestRestart:
-		c.forceRestart(r, task, op.Interval)
+		c.forceRestart(r, n, task, op.Interval)
 		return true
 	case digestAll, digestUnknown:
 		if op.Interval > 0 {
+			c.triggerUnfencing(r, n, "Device parameters changed (reschedule)")
 			a := c.newAction(r, opKeyFor(r.ID, task, op.Interval), task, n, true)
 			a.set(aReschedule)
 		} else if attr(op.XML, "op-restart-digest") != "" {
+			c.triggerUnfencing(r, n, "Device parameters changed (reload)")
 			c.scheduleReload(r, n)
 		} else {
-			c.forceRestart(r, task, op.Interval)
+			c.forceRestart(r, n, task, op.Interval)
 		}
 		return true
 	}
 	return false
 }
 
-func (c *cluster) forceRestart(r *Resource, task string, interval int) {
+func (c *cluster) forceRestart(r *Resource, n *Node, task string, interval int) {
 	a := c.newAction(r, opKeyFor(r.ID, task, interval), task, nil, false)
 	a.Reason = "resource definition change"
+	c.triggerUnfencing(r, n, "Device parameters changed")
 }
 
 func (c *cluster) scheduleReload(r *Resource, n *Node) {

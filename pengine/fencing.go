@@ -154,17 +154,34 @@ func (c *cluster) orderVsUnfence(r *Resource, n *Node, a *Action, order int) {
 	unfence := c.fenceOp(n, "on", true, "")
 	orderActions(unfence, a, order)
 	if u := n.Attrs["#node-unfenced"]; u == "" || u == "0" {
-		c.triggerUnfencing(n, "required by "+r.ID+" "+a.Task)
+		c.triggerUnfencing(nil, n, "required by "+r.ID+" "+a.Task)
 	}
 }
 
-// triggerUnfencing is trigger_unfencing for a node.
-func (c *cluster) triggerUnfencing(n *Node, reason string) {
-	if !c.enableUnfencing {
+// triggerUnfencing is trigger_unfencing: unfence n (r == nil), or, when
+// r is a fence device whose definition changed, the node it is checked on
+// — or every usable allowed node of r when that node cannot be unfenced.
+func (c *cluster) triggerUnfencing(r *Resource, n *Node, reason string) {
+	if !c.enableUnfencing || (r != nil && !r.IsFenceDevice) {
 		return
 	}
-	if n != nil && n.Online && !n.Unclean && !n.Shutdown {
+	usable := func(x *Node) bool { return x != nil && x.Online && !x.Unclean && !x.Shutdown }
+	if usable(n) {
 		c.fenceOp(n, "on", false, reason)
+		return
+	}
+	if r == nil {
+		return
+	}
+	var nodes []*Node
+	for x := range r.Allowed {
+		if usable(x) {
+			nodes = append(nodes, x)
+		}
+	}
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Uname < nodes[j].Uname })
+	for _, x := range nodes {
+		c.fenceOp(x, "on", false, reason)
 	}
 }
 
