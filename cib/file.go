@@ -145,7 +145,10 @@ func (f *FileCIB) Close() error {
 	if strings.HasSuffix(f.Path, ".bz2") {
 		return errors.New("writing bzip2-compressed CIB files is not supported")
 	}
-	return WriteFileAtomic(f.Path, []byte(Serialize(f.root, true)), 0o644)
+	// In place, as write_xml_file does (fopen "w"): pcs -f keeps its
+	// temporary CIB file open and reads the result back through that
+	// descriptor, so a rename over the path would hide the change from it.
+	return os.WriteFile(f.Path, []byte(Serialize(f.root, true)), 0o644)
 }
 
 // WriteFileAtomic replaces path with data: temporary file in the same
