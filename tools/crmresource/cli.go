@@ -468,7 +468,7 @@ func Main(env Env) int {
 	case "xml":
 		w.xml = true
 	default:
-		fmt.Fprintf(env.Stderr, "crm_resource: Error creating output format %s: Unknown output format\nError performing operation: %s\n", o.outputAs, exitText(pcmkout.ExitError))
+		fmt.Fprintf(env.Stderr, "crm_resource: Error creating output format %s: Unknown output format\nError performing operation: %s\n", o.outputAs, pcmkout.ExitText(pcmkout.ExitError))
 		return pcmkout.ExitError
 	}
 	if o.outputTo != "" && o.outputTo != "-" {
@@ -489,9 +489,9 @@ func Main(env Env) int {
 	code, msg := run(env, &o, w)
 	if code != pcmkout.ExitOK && code != pcmkout.ExitUsage {
 		if msg != "" {
-			msg += "\nError performing operation: " + exitText(code)
+			msg += "\nError performing operation: " + pcmkout.ExitText(code)
 		} else {
-			msg = "Error performing operation: " + exitText(code)
+			msg = "Error performing operation: " + pcmkout.ExitText(code)
 		}
 	}
 	if w.xml {
@@ -503,49 +503,11 @@ func Main(env Env) int {
 		pcmkout.Result(&b, w.request, w.body, code, errs)
 		res := strings.Replace(b.String(), "  <raw>"+rawMark+"</raw>\n", w.raw, 1)
 		res = strings.Replace(res, cdataMark, "<![CDATA["+w.cdata+"]]>", 1)
-		if t := exitText(code); t != pcmkout.ExitText(code) {
-			res = strings.Replace(res, fmt.Sprintf(`<status code="%d" message="%s"`, code, pcmkout.EscapeAttr(pcmkout.ExitText(code))),
-				fmt.Sprintf(`<status code="%d" message="%s"`, code, pcmkout.EscapeAttr(t)), 1)
-		}
 		io.WriteString(w.stdout, res)
 	} else if msg != "" {
 		fmt.Fprintf(env.Stderr, "crm_resource: %s\n", msg)
 	}
 	return code
-}
-
-// exitText is crm_exit_str for Pacemaker 2.1.5's codes 100-113, which
-// differ from pcmkout's table, and pcmkout's text for the rest.
-func exitText(code int) string {
-	switch code {
-	case 100:
-		return "Fatal error occurred, will not respawn"
-	case 101:
-		return "System panic required"
-	case 102:
-		return "Not connected"
-	case 103:
-		return "Update was older than existing configuration"
-	case 104:
-		return "Digest mismatch"
-	case 106:
-		return "Quorum required"
-	case 107:
-		return "Operation not safe"
-	case 108:
-		return "Requested item already exists"
-	case 109:
-		return "Multiple items match request"
-	case 110:
-		return "Requested item has expired"
-	case 111:
-		return "Requested item is not yet in effect"
-	case 112:
-		return "Could not determine status"
-	case 113:
-		return "Not applicable under current conditions"
-	}
-	return pcmkout.ExitText(code)
 }
 
 // session is what a command works with: the connection, the CIB and the

@@ -140,7 +140,7 @@ func Main(env Env) int {
 			for _, n := range body {
 				n.Write(&b, 1)
 			}
-			pcmkout.NewNode("status", "code", fmt.Sprint(code), "message", exitText(code)).Write(&b, 1)
+			pcmkout.NewNode("status", "code", fmt.Sprint(code), "message", pcmkout.ExitText(code)).Write(&b, 1)
 			b.WriteString("</pacemaker-result>\n")
 			io.WriteString(out, b.String())
 		}
@@ -252,12 +252,4 @@ func Main(env Env) int {
 		return fail(exitConfig, "Warnings found during check: config may not be valid"+more)
 	}
 	return finish(exitOK)
-}
-
-// exitText is crm_exit_str for the codes crm_verify ends with.
-func exitText(code int) string {
-	if code == exitConfig {
-		return "Invalid configuration"
-	}
-	return pcmkout.ExitText(code)
 }

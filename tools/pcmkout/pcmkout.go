@@ -44,27 +44,45 @@ var exitText = map[int]string{
 	64:  "Incorrect usage",
 	65:  "Invalid data given",
 	66:  "Input file not available",
-	69:  "Required service not available",
+	67:  "User does not exist",
+	68:  "Host does not exist",
+	69:  "Necessary service unavailable",
 	70:  "Internal software bug",
 	71:  "Operating system error occurred",
+	72:  "System file not available",
+	73:  "Cannot create output file",
+	74:  "I/O error occurred",
+	75:  "Temporary failure, try again",
 	76:  "Protocol violated",
-	100: "Cluster or agent is unavailable",
-	101: "Resource not found",
-	102: "Error occurred on the cluster",
-	103: "Digest comparison failed",
-	104: "Node not found",
+	77:  "Insufficient privileges",
+	78:  "Invalid configuration",
+	100: "Fatal error occurred, will not respawn",
+	101: "System panic required",
+	102: "Not connected",
+	103: "Update was older than existing configuration",
+	104: "Digest mismatch",
 	105: "No such object",
-	106: "Cluster or agent not available",
-	107: "Requested item already exists",
-	108: "Unable to resolve requested item",
+	106: "Quorum required",
+	107: "Operation not safe",
+	108: "Requested item already exists",
 	109: "Multiple items match request",
+	110: "Requested item has expired",
+	111: "Requested item is not yet in effect",
+	112: "Could not determine status",
+	113: "Not applicable under current conditions",
 	124: "Timeout occurred",
+	190: "Service is active but might fail soon",
+	191: "Service is promoted but might fail soon",
+	255: "Error occurred",
 }
 
 // ExitText is crm_exit_str.
 func ExitText(code int) string {
 	if s, ok := exitText[code]; ok {
 		return s
+	}
+	if code > 128 && code < 255 {
+		return "Interrupted by signal"
 	}
 	return "Unknown exit status"
 }
