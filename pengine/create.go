@@ -206,10 +206,16 @@ func (c *cluster) createPrimitiveActions(r *Resource) {
 	}
 	var current *Node
 	numAll, numClean := 0, 0
+	// pe__find_active_on: a resource that does not need fencing counts as
+	// active on the first clean online node it runs on.
 	for _, n := range r.RunningOn {
 		numAll++
-		if !n.Unclean {
+		happy := n.Online && !n.Unclean
+		if happy {
 			numClean++
+		}
+		if !r.RequiresFencing && happy && (current == nil || !current.Online || current.Unclean) {
+			current = n
 		}
 		if current == nil {
 			current = n
