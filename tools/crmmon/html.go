@@ -195,3 +195,21 @@ func renderHTML(w io.Writer, s *Status, o Options, now time.Time, h HTMLOptions)
 	b.WriteString("\n</html>\n")
 	io.WriteString(w, b.String())
 }
+
+// countsSpans is cluster_counts_html's resource line when some instances
+// are disabled or blocked: the words DISABLED and BLOCKED sit in their own
+// bold spans between plain ones.
+func (h *htmlList) countsSpans(n, disabled, blocked int) {
+	head := fmt.Sprintf("%d resource instance%s configured (", n, plural(n))
+	switch {
+	case disabled > 0 && blocked > 0:
+		h.spans(nil, [2]string{"", fmt.Sprintf("%s%d ", head, disabled)}, [2]string{"bold", "DISABLED"},
+			[2]string{"", fmt.Sprintf(", %d ", blocked)}, [2]string{"bold", "BLOCKED"},
+			[2]string{"", " from further action due to failure)"})
+	case disabled > 0:
+		h.spans(nil, [2]string{"", fmt.Sprintf("%s%d ", head, disabled)}, [2]string{"bold", "DISABLED"}, [2]string{"", ")"})
+	default:
+		h.spans(nil, [2]string{"", fmt.Sprintf("%s%d ", head, blocked)}, [2]string{"bold", "BLOCKED"},
+			[2]string{"", " from further action due to failure)"})
+	}
+}

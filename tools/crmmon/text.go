@@ -194,15 +194,19 @@ func (r *textRenderer) summary() bool {
 		}
 		t.Item("%d node%s configured", nn, plural(nn))
 		ni := s.NumInstances
-		switch {
-		case s.Disabled > 0 && s.Blocked > 0:
-			t.Item("%d resource instance%s configured (%d DISABLED, %d BLOCKED from further action due to failure)", ni, plural(ni), s.Disabled, s.Blocked)
-		case s.Disabled > 0:
-			t.Item("%d resource instance%s configured (%d DISABLED)", ni, plural(ni), s.Disabled)
-		case s.Blocked > 0:
-			t.Item("%d resource instance%s configured (%d BLOCKED from further action due to failure)", ni, plural(ni), s.Blocked)
-		default:
-			t.Item("%d resource instance%s configured", ni, plural(ni))
+		if r.html != nil && (s.Disabled > 0 || s.Blocked > 0) {
+			r.html.countsSpans(ni, s.Disabled, s.Blocked)
+		} else {
+			switch {
+			case s.Disabled > 0 && s.Blocked > 0:
+				t.Item("%d resource instance%s configured (%d DISABLED, %d BLOCKED from further action due to failure)", ni, plural(ni), s.Disabled, s.Blocked)
+			case s.Disabled > 0:
+				t.Item("%d resource instance%s configured (%d DISABLED)", ni, plural(ni), s.Disabled)
+			case s.Blocked > 0:
+				t.Item("%d resource instance%s configured (%d BLOCKED from further action due to failure)", ni, plural(ni), s.Blocked)
+			default:
+				t.Item("%d resource instance%s configured", ni, plural(ni))
+			}
 		}
 	}
 	t = r.t
