@@ -89,7 +89,9 @@ func checkUniqueIDs(cfg *etree.Element) error {
 			// Their id is a reference (IDREF) to another element.
 			return
 		}
-		if id, ok := Attr(e, "id"); ok {
+		// A <node>'s id is plain text in Pacemaker's schema (nodes-*.rng),
+		// not an ID: a remote node may share it with its connection resource.
+		if id, ok := Attr(e, "id"); ok && elemName(e) != "node" {
 			if prev, ok := seen[id]; ok {
 				dup = append(dup, fmt.Sprintf("id %q used by <%s> and <%s>", id, prev, elemName(e)))
 			} else {
