@@ -21,6 +21,10 @@ type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Now    time.Time
+	// QueryLive reads the CIB from the running cluster (nil: no cluster).
+	QueryLive func() (*etree.Element, error)
+	// Console is the live console's wiring (nil: one shot only).
+	Console *ConsoleEnv
 }
 
 type cliOpts struct {
@@ -33,6 +37,7 @@ type cliOpts struct {
 	htmlTitle, htmlCSS string
 	htmlFile           string
 	version, help      bool
+	interval           string
 }
 
 // option table: name, short, takes an argument (0 no, 1 yes, 2 optional)
@@ -111,6 +116,8 @@ func parseArgs(args []string) (*cliOpts, error) {
 			o.htmlTitle = val
 		case "html-stylesheet":
 			o.htmlCSS = val
+		case "interval":
+			o.interval = val
 		case "version":
 			o.version = true
 		case "help":
@@ -249,6 +256,13 @@ func loadCIB(env Env) (*etree.Document, error) {
 	var err error
 	switch path {
 	case "":
+		if env.QueryLive != nil {
+			if root, err := env.QueryLive(); err == nil && root != nil {
+				doc := etree.NewDocument()
+				doc.SetRoot(root)
+				return doc, nil
+			}
+		}
 		return nil, fmt.Errorf("Error: cluster is not available on this node")
 	case "-":
 		b, err = io.ReadAll(env.Stdin)
@@ -337,6 +351,7 @@ func Main(env Env) int {
 		fmt.Fprintf(env.Stderr, "crm_mon: %v\n", err)
 		return pcmkout.ExitUsage
 	}
+	live := o.format == "console" && !o.oneShot && env.Getenv != nil && env.Getenv("CIB_file") == ""
 	switch o.format {
 	case "console", "text", "plain":
 		o.format = "text"
@@ -376,6 +391,9 @@ func Main(env Env) int {
 	opts := Options{Sections: secs, Show: o.show, NegPrefix: negPrefix,
 		OnlyNode: nodeFilter(doc.Root(), v, o.onlyNode, o.haveNode),
 		OnlyRsc:  rscFilter(doc.Root(), v, o.onlyRsc, o.haveRsc)}
+	if live && env.Console != nil {
+		return runLive(env, o, secs, opts)
+	}
 	out := env.Stdout
 	if o.htmlFile != "" && o.htmlFile != "-" {
 		f, err := os.Create(o.htmlFile)
