@@ -213,3 +213,40 @@ func (h *htmlList) countsSpans(n, disabled, blocked int) {
 			[2]string{"", " from further action due to failure)"})
 	}
 }
+
+// clusterOptions is cluster_options_html: plain items, with the
+// resource-management state in spans when it is not enabled.
+func (h *htmlList) clusterOptions(v *pengine.ClusterView) {
+	if v.StonithEnabled {
+		h.Item("STONITH of failed nodes enabled")
+	} else {
+		h.Item("STONITH of failed nodes disabled")
+	}
+	if v.Symmetric {
+		h.Item("Cluster is symmetric")
+	} else {
+		h.Item("Cluster is asymmetric")
+	}
+	switch v.NoQuorumPolicy {
+	case "freeze":
+		h.Item("No quorum policy: Freeze resources")
+	case "stop":
+		h.Item("No quorum policy: Stop ALL resources")
+	case "demote":
+		h.Item("No quorum policy: Demote promotable resources and stop all other resources")
+	case "ignore":
+		h.Item("No quorum policy: Ignore")
+	case "suicide":
+		h.Item("No quorum policy: Suicide")
+	}
+	switch {
+	case v.Maintenance:
+		h.spans(nil, [2]string{"", "Resource management: "}, [2]string{"bold", "DISABLED"},
+			[2]string{"", " (the cluster will not attempt to start, stop, or recover services)"})
+	case v.StopAll:
+		h.spans(nil, [2]string{"", "Resource management: "}, [2]string{"bold", "STOPPED"},
+			[2]string{"", " (the cluster will keep all resources stopped)"})
+	default:
+		h.Item("Resource management: enabled")
+	}
+}

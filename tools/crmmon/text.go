@@ -210,7 +210,19 @@ func (r *textRenderer) summary() bool {
 		}
 	}
 	t = r.t
-	if has(r.o.Sections, SecOptions) {
+	if has(r.o.Sections, SecOptions) && r.html != nil {
+		// cluster_summary_html closes the summary and puts the options in
+		// a list of their own; the closing footer only ends that list when
+		// the summary had printed something, so otherwise it stays open.
+		if l.footer() {
+			r.html.BeginList("Config Options")
+			r.html.clusterOptions(v)
+		} else {
+			r.html.BeginList("Config Options")
+			r.html.clusterOptions(v)
+			l = &lister{r: r, title: "Cluster Summary"}
+		}
+	} else if has(r.o.Sections, SecOptions) {
 		l.header()
 		r.clusterOptions()
 	}
