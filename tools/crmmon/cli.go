@@ -193,7 +193,9 @@ var sectionNames = map[string]uint32{
 }
 
 func allIncludes(format string) uint32 {
-	if format == "xml" {
+	// all_includes: only the console-style text formats leave the
+	// options out; html (and cgi) show them like xml.
+	if format == "xml" || format == "html" {
 		return SecAll
 	}
 	return SecAll &^ SecOptions
