@@ -19,7 +19,7 @@ var crmSteps = []step{
 	{argv: []string{"crm", "configure", "delete", "l1"}},
 	{argv: []string{"crm", "configure", "delete", "c2"}},
 	{argv: []string{"crm", "status"}, liveOnly: true, known: map[string]string{
-		"ours-live": "crm status runs crm_mon; ours reads CIB_file only (no live CIB connection yet)"}},
+		"ours-live": "our crm_mon's live mode does not return when crmsh runs it for crm status"}},
 }
 
 func TestCrmsh(t *testing.T) {

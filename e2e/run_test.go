@@ -118,6 +118,11 @@ func runSequence(t *testing.T, frontend string, steps []step) {
 	ran := len(steps)
 	for i, w := range worlds {
 		if n := len(results[i]); n < len(steps) {
+			if reason, ok := steps[n].known[w.name]; ok {
+				t.Logf("%s: %q did not finish within %v, as known (%s)", w.name, strings.Join(steps[n].argv, " "), stepTimeout, reason)
+				ran = min(ran, n)
+				continue
+			}
 			t.Errorf("%s: %q did not finish within %v (a loaded machine?); steps from there on are not compared",
 				w.name, strings.Join(steps[n].argv, " "), stepTimeout)
 			ran = min(ran, n)
