@@ -123,7 +123,7 @@ var optionDesc = map[byte]string{
 	'D': "Hide all headers",
 	'R': "Show more details (node IDs, individual clone instances)",
 	'b': "Brief output",
-	'j': "No help available", // --pending is not among the display options in 2.1.5
+	'j': "Display pending state if 'record-pending' is enabled", // a hidden display option
 	'm': "Show fence history:\n0=off, 1=failures and pending (default without option),\n2=add successes (default without value for option),\n3=show full history without reduction to most recent of each flavor",
 }
 
