@@ -186,8 +186,8 @@ func parseInterval(s string) time.Duration {
 	unit := map[string]time.Duration{"": time.Second, "s": time.Second, "sec": time.Second,
 		"ms": time.Millisecond, "msec": time.Millisecond, "us": time.Microsecond, "usec": time.Microsecond,
 		"m": time.Minute, "min": time.Minute, "h": time.Hour, "hr": time.Hour}[strings.TrimSpace(s[i:])]
-	if unit == 0 {
-		return def
+	if unit == 0 || time.Duration(n) > (1<<62)/unit {
+		return def // unknown unit, or too long to represent
 	}
 	return time.Duration(n) * unit
 }

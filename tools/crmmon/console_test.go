@@ -312,3 +312,28 @@ func TestConsoleRealToolOneShotOnFile(t *testing.T) {
 		t.Errorf("real crm_mon on a CIB_file in a pty:\n%q\nwant the one-shot text\n%q", got, g)
 	}
 }
+
+func FuzzParseInterval(f *testing.F) {
+	for _, s := range []string{"", "5", "500ms", "PT1M30S", "P", "9999999999999h", "1 min"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if parseInterval(s) <= 0 {
+			t.Errorf("parseInterval(%q) not positive", s)
+		}
+	})
+}
+
+func FuzzConsoleKeys(f *testing.F) {
+	f.Add([]byte("cfAtLorRbnjDDm?x"))
+	f.Fuzz(func(t *testing.T, keys []byte) {
+		c := newConsoleState(defaultIncludes("text"), ShowPending)
+		for _, k := range keys {
+			c.key(k)
+			_ = c.helpText()
+		}
+		if c.fence < 0 || c.fence > 3 {
+			t.Errorf("fence level %d", c.fence)
+		}
+	})
+}
