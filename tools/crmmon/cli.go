@@ -1,6 +1,7 @@
 package crmmon
 
 import (
+	"embed"
 	"fmt"
 	"io"
 	"os"
@@ -36,7 +37,8 @@ type cliOpts struct {
 	haveNode, haveRsc  bool
 	htmlTitle, htmlCSS string
 	htmlFile           string
-	version, help      bool
+	version            bool
+	help               string // which --help* page was asked for
 	interval           string
 }
 
@@ -56,8 +58,15 @@ var optTable = []struct {
 	{"pid-file", 'p', 1}, {"external-agent", 'E', 1}, {"external-recipient", 'e', 1},
 	{"watch-fencing", 'W', 0}, {"xml-file", 'x', 1}, {"quiet", 'Q', 0}, {"verbose", 'V', 0},
 	{"version", '$', 0}, {"help", '?', 0}, {"html-title", 0, 1}, {"html-stylesheet", 0, 1},
-	{"html-cgi", 0, 0}, {"text-fancy", 0, 0},
+	{"html-cgi", 0, 0}, {"text-fancy", 0, 0}, {"help-all", 0, 0}, {"help-output", 0, 0},
+	{"help-display", 0, 0}, {"help-additional", 0, 0}, {"help-deprecated", 0, 0},
 }
+
+// helpPages are Pacemaker 2.1.5's crm_mon --help, --help-all and
+// --help-{output,display,additional,deprecated} pages, as GOption prints them.
+//
+//go:embed help/*.txt
+var helpPages embed.FS
 
 // parseArgs walks argv in order, as GOption does, so include/exclude
 // flags apply in the order given.
@@ -120,8 +129,10 @@ func parseArgs(args []string) (*cliOpts, error) {
 			o.interval = val
 		case "version":
 			o.version = true
-		case "help":
-			o.help = true
+		case "help", "help-all", "help-output", "help-display", "help-additional", "help-deprecated":
+			if o.help == "" {
+				o.help = long
+			}
 		}
 		return nil
 	}
@@ -352,6 +363,13 @@ func Main(env Env) int {
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "crm_mon: %v\n", err)
 		return pcmkout.ExitUsage
+	}
+	if o.help != "" {
+		// GOption prints the page and exits 0 before anything else runs
+		// (crmsh reads `crm_mon --help` to learn which options exist).
+		b, _ := helpPages.ReadFile("help/" + o.help + ".txt")
+		env.Stdout.Write(b)
+		return 0
 	}
 	live := o.format == "console" && !o.oneShot && env.Getenv != nil && env.Getenv("CIB_file") == ""
 	switch o.format {
