@@ -420,6 +420,11 @@ func main() {
 	oursEnv := pflag.StringSlice("ours-env", nil, "extra environment for our corosync (e.g. GOMAXPROCS=2)")
 	profile := pflag.String("profile", "", "directory for CPU/heap profiles and ring counters of our corosync (RINGMASTER_PROFILE_DIR)")
 	pflag.Parse()
+	// The daemons start inside each node's own namespaces and working
+	// directory: a relative binary path would not resolve there.
+	if abs, err := filepath.Abs(*ours); err == nil {
+		*ours = abs
+	}
 	if os.Geteuid() != 0 {
 		fmt.Println("ringbench: needs root (network namespaces); skipped")
 		return
