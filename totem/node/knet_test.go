@@ -100,13 +100,19 @@ func TestKnetTarget(t *testing.T) {
 func testKnetTarget(t *testing.T, forward bool) {
 	ports := loopPorts(t, 2)
 	a, b := openLoopKnet(t, 1, ports, nil, forward), openLoopKnet(t, 2, ports, nil, forward)
+	// Both ends must see the other reachable: knet drops data from a host
+	// whose link it has not yet brought up, and the multicast is sent once.
 	testcluster.Eventually(t, 10*time.Second, 50*time.Millisecond, func() (bool, string) {
-		for _, s := range a.LinkStatus() {
-			if s.Reachable {
-				return true, ""
+		for _, k := range []*node.Knet{a, b} {
+			up := false
+			for _, s := range k.LinkStatus() {
+				up = up || s.Reachable
+			}
+			if !up {
+				return false, fmt.Sprintf("%+v", k.LinkStatus())
 			}
 		}
-		return false, fmt.Sprintf("%+v", a.LinkStatus())
+		return true, ""
 	})
 	join := &wire.Join{Header: wire.Header{NodeID: 1}, RingSeq: 4}
 	if err := a.SendMsg(transport.All, join, true); err != nil {
