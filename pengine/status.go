@@ -755,7 +755,7 @@ func (c *cluster) unpackRscOp(r *Resource, n *Node, op *lrmOp, lastFailure **lrm
 		}
 		c.logAt("unpack_rsc_op", "unpack.c", 4165, level,
 			"Preventing %s from restarting on %s because of hard failure (%s%s%s)| rc=%d id=%s",
-			parent.ID, n.Uname, ocfExitStr(rc), sep, reason, rc, attr(op.XML, "id"))
+			parent.ID, n.Uname, OCFExitText(rc), sep, reason, rc, attr(op.XML, "id"))
 		c.ban(parent, n, "hard-error")
 	} else if status == execErrorFatal {
 		for _, nn := range c.nodes {

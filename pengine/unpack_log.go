@@ -21,8 +21,9 @@ func (c *cluster) logAt(fn, file string, line int, level, format string, args ..
 	c.logs = append(c.logs, LogLine{Func: fn, File: file, Line: line, Level: level, Msg: fmt.Sprintf(format, args...)})
 }
 
-// ocfExitStr is services_ocf_exitcode_str.
-func ocfExitStr(rc int) string {
+// OCFExitText is services_ocf_exitcode_str: an OCF agent's exit code as
+// Pacemaker's logs and tools name it.
+func OCFExitText(rc int) string {
 	switch rc {
 	case 0:
 		return "ok"

@@ -14,6 +14,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"ringmaster/pengine"
 	"ringmaster/pengine/rules"
 	"ringmaster/tools/pcmkout"
 )
@@ -31,37 +32,6 @@ const (
 )
 
 var execStatusText = map[int]string{0: "complete", 2: "Timed Out", 4: "Error", 7: "Not installed"}
-
-// ocfExitText is services_ocf_exitcode_str.
-func ocfExitText(rc int) string {
-	switch rc {
-	case 0:
-		return "ok"
-	case 1:
-		return "error"
-	case 2:
-		return "invalid parameter"
-	case 3:
-		return "unimplemented feature"
-	case 4:
-		return "insufficient privileges"
-	case 5:
-		return "not installed"
-	case 6:
-		return "not configured"
-	case 7:
-		return "not running"
-	case 8:
-		return "promoted"
-	case 9:
-		return "promoted (failed)"
-	case 190:
-		return "degraded"
-	case 191:
-		return "promoted (degraded)"
-	}
-	return "unknown"
-}
 
 func agentAction(op string) string {
 	switch op {
@@ -275,7 +245,7 @@ func (s *session) agentResult(name, class, prov, typ, action string, rc, status 
 				e.Set("rsc", name)
 			}
 		}
-		st := n.AddNew("agent-status", "code", strconv.Itoa(rc), "message", ocfExitText(rc),
+		st := n.AddNew("agent-status", "code", strconv.Itoa(rc), "message", pengine.OCFExitText(rc),
 			"execution_code", strconv.Itoa(status), "execution_message", execStatusText[status])
 		if reason != "" {
 			st.Set("reason", reason)
@@ -313,7 +283,7 @@ func (s *session) agentResult(name, class, prov, typ, action string, rc, status 
 		extra = ": " + reason
 	}
 	if status == execDone {
-		w.info("Operation %s (%s) returned %d (%s%s)", what, agent, rc, ocfExitText(rc), extra)
+		w.info("Operation %s (%s) returned %d (%s%s)", what, agent, rc, pengine.OCFExitText(rc), extra)
 	} else {
 		w.err("Operation %s (%s) could not be executed (%s%s)", what, agent, execStatusText[status], extra)
 	}
