@@ -250,3 +250,66 @@ func (h *htmlList) clusterOptions(v *pengine.ClusterView) {
 		h.Item("Resource management: enabled")
 	}
 }
+
+// nodeHeader is the "node" message with full=false: node_text's
+// "Node: NAME" list header, node_html's "NAME:".
+func (r *textRenderer) nodeHeader(n *pengine.NodeView) string {
+	if r.html != nil {
+		return r.nodeName(n) + ":"
+	}
+	return "Node: " + r.nodeName(n)
+}
+
+// pushItem opens an <li> that later output goes into, as
+// pcmk__output_xml_create_parent does; popItem closes it.
+func (h *htmlList) pushItem() *pcmkout.Node {
+	li := h.top().AddNew("li")
+	h.stack = append(h.stack, li)
+	return li
+}
+
+func (h *htmlList) popItem() { h.stack = h.stack[:len(h.stack)-1] }
+
+func addSpans(parent *pcmkout.Node, parts ...[2]string) {
+	for _, p := range parts {
+		var sp *pcmkout.Node
+		if p[0] != "" {
+			sp = parent.AddNew("span", "class", p[0])
+		} else {
+			sp = parent.AddNew("span")
+		}
+		sp.Text = p[1]
+	}
+}
+
+// nodeByNode is node_html with full=true under --group-by-node: a "NAME:"
+// list holding one item with the status spans, and inside that item the
+// node's resources. Unlike the text format, the Resources list is opened
+// only when the node runs something.
+func (h *htmlList) nodeByNode(r *textRenderer, n *pengine.NodeView) {
+	h.BeginList(r.nodeName(n) + ":")
+	li := h.pushItem()
+	addSpans(li, append([][2]string{{"", "Status:"}}, htmlNodeStatus(n, r.o.Show)...)...)
+	if has(r.o.Show, ShowBrief) {
+		var rscs []*pengine.RscView
+		for _, x := range runningRscs(n) {
+			if !isFiltered(x, r.o.OnlyRsc, true) {
+				rscs = append(rscs, x)
+			}
+		}
+		if len(rscs) > 0 {
+			h.BeginList("Resources")
+			r.brief(rscs, (r.o.Show|ShowRscOnly)&^ShowInactive)
+			h.EndList()
+		}
+	} else if rscs := runningRscs(n); len(rscs) > 0 {
+		h.BeginList("Resources")
+		show := r.o.Show | ShowRscOnly
+		for _, x := range rscs {
+			r.resource(x, show, r.o.OnlyNode, r.o.OnlyRsc)
+		}
+		h.EndList()
+	}
+	h.popItem()
+	h.EndList()
+}

@@ -428,6 +428,10 @@ func (r *textRenderer) nodeFull(n *pengine.NodeView) {
 		r.t.Item("%s", str)
 		return
 	}
+	if r.html != nil {
+		r.html.nodeByNode(r, n)
+		return
+	}
 	if has(r.o.Show, ShowBrief) {
 		var rscs []*pengine.RscView
 		for _, x := range runningRscs(n) {
@@ -925,7 +929,7 @@ func (r *textRenderer) clone(x *pengine.RscView, show uint32, onlyNode, onlyRsc 
 				if !running[n.Name] && inListFold(n.Name, onlyNode) {
 					if op := failedProbeFor(r.s, x, n.Name); op != nil {
 						rc := minZero(attr(op, "rc-code"))
-						stopped[n.Name] = "Stopped (" + ocfExitStr(rc) + ")"
+						stopped[n.Name] = "Stopped (" + pengine.OCFExitText(rc) + ")"
 					} else {
 						stopped[n.Name] = state
 					}
@@ -1149,7 +1153,7 @@ func (r *textRenderer) nodeAttributes(spacer bool) bool {
 			continue
 		}
 		l.header()
-		r.t.BeginList("Node: " + r.nodeName(n))
+		r.t.BeginList(r.nodeHeader(n))
 		for _, name := range names {
 			val := n.Attrs[name]
 			exp, extra := pingExpected(n, name)
@@ -1362,7 +1366,7 @@ func (r *textRenderer) nodeSummary(spacer bool) bool {
 				}
 				if !nodeOpen {
 					nodeOpen = true
-					r.t.BeginList("Node: " + r.nodeName(n))
+					r.t.BeginList(r.nodeHeader(n))
 				}
 				r.t.Item("%s", historyString(x, id, false, fc, last))
 				continue
@@ -1373,7 +1377,7 @@ func (r *textRenderer) nodeSummary(spacer bool) bool {
 			}
 			if !nodeOpen {
 				nodeOpen = true
-				r.t.BeginList("Node: " + r.nodeName(n))
+				r.t.BeginList(r.nodeHeader(n))
 			}
 			fc, last := failcount(n, x)
 			name := id
@@ -1421,7 +1425,7 @@ func opHistoryString(op *etree.Element, timing bool) string {
 		s += fmt.Sprintf(" queue-time=\"%sms\"", v.Value)
 	}
 	rc := minZero(attr(op, "rc-code"))
-	return s + fmt.Sprintf(" rc=%d (%s)", rc, ocfExitStr(rc))
+	return s + fmt.Sprintf(" rc=%d (%s)", rc, pengine.OCFExitText(rc))
 }
 
 func (r *textRenderer) failedActions(spacer bool) bool {
@@ -1461,7 +1465,7 @@ func failedActionString(f *FailedOp, technical bool) string {
 		if call == "" {
 			call = "unknown"
 		}
-		s := fmt.Sprintf("%s on %s '%s' (%d): call=%s, status='%s'", key, node, ocfExitStr(rc), rc, call, execStatusStr(status))
+		s := fmt.Sprintf("%s on %s '%s' (%d): call=%s, status='%s'", key, node, pengine.OCFExitText(rc), rc, call, execStatusStr(status))
 		if reason != "" {
 			s += ", exitreason='" + reason + "'"
 		}
@@ -1486,7 +1490,7 @@ func failedActionString(f *FailedOp, technical bool) string {
 	}
 	s += actionStr(task, interval) + " on " + node
 	if status == 0 {
-		s += " returned '" + ocfExitStr(rc) + "'"
+		s += " returned '" + pengine.OCFExitText(rc) + "'"
 		if reason != "" {
 			s += " (" + reason + ")"
 		}
@@ -1570,37 +1574,6 @@ func readableInterval(ms int) string {
 		b.WriteString("0s")
 	}
 	return b.String()
-}
-
-// ocfExitStr is services_ocf_exitcode_str.
-func ocfExitStr(rc int) string {
-	switch rc {
-	case 0:
-		return "ok"
-	case 1:
-		return "error"
-	case 2:
-		return "invalid parameter"
-	case 3:
-		return "unimplemented feature"
-	case 4:
-		return "insufficient privileges"
-	case 5:
-		return "not installed"
-	case 6:
-		return "not configured"
-	case 7:
-		return "not running"
-	case 8:
-		return "promoted"
-	case 9:
-		return "promoted (failed)"
-	case 190:
-		return "OCF_DEGRADED"
-	case 191:
-		return "promoted (degraded)"
-	}
-	return "unknown"
 }
 
 // execStatusStr is pcmk_exec_status_str.
@@ -1697,7 +1670,7 @@ func failedProbeFor(s *Status, x *pengine.RscView, name string) *etree.Element {
 // pcmk__native_output_string puts it: " (<rc text>) " before any flags.
 func insertProbe(line string, x *pengine.RscView, node *pengine.NodeView, show uint32, op *etree.Element) string {
 	rc := minZero(attr(op, "rc-code"))
-	note := " (" + ocfExitStr(rc) + ") "
+	note := " (" + pengine.OCFExitText(rc) + ") "
 	head := primitiveString(x, printableID(x), node, show, false)
 	// the state part ends before " (" flags or the end of the line
 	base := head

@@ -365,7 +365,7 @@ func (r *xmlRenderer) nodeSummary() *pcmkout.Node {
 				}
 				rc := minZero(attr(op, "rc-code"))
 				o := h.AddNew("operation_history", "call", attr(op, "call-id"), "task", task,
-					"rc", strconv.Itoa(rc), "rc_text", ocfExitStr(rc))
+					"rc", strconv.Itoa(rc), "rc_text", pengine.OCFExitText(rc))
 				if iv != "" && iv != "0" {
 					o.Set("interval", iv+"ms")
 				}
@@ -416,7 +416,7 @@ func (r *xmlRenderer) failures() *pcmkout.Node {
 			n = list.AddNew("failure", "id", attr(x, "id"))
 		}
 		n.Set("node", node)
-		n.Set("exitstatus", ocfExitStr(rc))
+		n.Set("exitstatus", pengine.OCFExitText(rc))
 		n.Set("exitreason", reason)
 		n.Set("exitcode", strconv.Itoa(rc))
 		n.Set("call", attr(x, "call-id"))
