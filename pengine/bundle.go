@@ -629,3 +629,42 @@ func (c *cluster) bundleHistoryRsc(n *Node, id string) *Resource {
 	}
 	return nil
 }
+
+// probeBundle is pcmk__bundle_create_probe: a bundle is never probed
+// itself; each replica's IP and container are, the child instance only on
+// its own guest node, and the remote connection only once the container
+// has started (pe_order_probe), since the connection's state is unknowable
+// before. With one replica per host, other replicas' containers wait for
+// this container's probe on the same node.
+func (c *cluster) probeBundle(r *Resource, n *Node) bool {
+	b := r.bundle
+	any := false
+	for _, rep := range b.replicas {
+		if rep.ip != nil && c.probe(rep.ip, n) {
+			any = true
+		}
+		if rep.child != nil && rep.node == n && c.probe(rep.child, n) {
+			any = true
+		}
+		if rep.container != nil && c.probe(rep.container, n) {
+			any = true
+			if b.nreplicasPerHost == 1 {
+				for _, other := range b.replicas {
+					if other != rep && other.container != nil {
+						c.newOrdering(rep.container, opKeyFor(rep.container.ID, "monitor", 0), nil,
+							other.container, opKeyFor(other.container.ID, "start", 0), nil,
+							orderOptional|orderSameNode)
+					}
+				}
+			}
+		}
+		if rep.container != nil && rep.remote != nil && c.probe(rep.remote, n) {
+			if p := rep.remote.firstAction("monitor", n); p != nil && p.Key == opKeyFor(rep.remote.ID, "monitor", 0) {
+				any = true
+				c.newOrdering(rep.container, opKeyFor(rep.container.ID, "start", 0), nil,
+					rep.remote, "", p, orderProbe)
+			}
+		}
+	}
+	return any
+}

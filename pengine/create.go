@@ -698,6 +698,8 @@ func (c *cluster) probe(r *Resource, n *Node) bool {
 			child = r.Children[0]
 		}
 		return c.probe(child, n)
+	case KindBundle:
+		return c.probeBundle(r, n)
 	}
 	if r.Orphan {
 		return false
