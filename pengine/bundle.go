@@ -668,3 +668,25 @@ func (c *cluster) probeBundle(r *Resource, n *Node) bool {
 	}
 	return any
 }
+
+// bundleRemoteHost is pe__add_bundle_remote_name: a bundle's remote
+// connection whose addr is "#uname" is reached through the host of its
+// container, so its digests carry that host's name as addr — where the
+// container is assigned, else where it runs now. Nil when r is no such
+// connection or the host is unknown.
+func bundleRemoteHost(r *Resource) *Node {
+	b := r.bundleOf()
+	if b == nil || !strings.EqualFold(r.Params["addr"], "#uname") {
+		return nil
+	}
+	for _, rep := range b.bundle.replicas {
+		if rep.remote != r || rep.container == nil {
+			continue
+		}
+		if rep.container.AllocatedTo != nil {
+			return rep.container.AllocatedTo
+		}
+		return rep.container.currentNode()
+	}
+	return nil
+}

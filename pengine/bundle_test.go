@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+
+	"ringmaster/internal/testenv"
 )
 
 func TestNextIP(t *testing.T) {
@@ -170,4 +172,32 @@ func FuzzUnpackBundle(f *testing.F) {
 			_ = res.View()
 		}
 	})
+}
+
+// TestBundleProbesAndConnectionDigests checks two bundle rules on
+// Pacemaker's year-2038 case, which runs three bundles on three
+// controllers: the bundles themselves are never probed (their replicas'
+// parts are), and the remote connections, whose addr is "#uname", are
+// compared against the digests recorded with their container's host name,
+// so nothing reloads them.
+func TestBundleProbesAndConnectionDigests(t *testing.T) {
+	doc := etree.NewDocument()
+	if err := doc.ReadFromFile(testenv.Shared(t, "conformance", "scheduler", "xml", "year-2038.xml")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Schedule(doc, time.Now(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range res.Graph.FindElements("//rsc_op") {
+		key := e.SelectAttrValue("operation_key", "")
+		for _, b := range []string{"rabbitmq-bundle", "galera-bundle", "redis-bundle", "haproxy-bundle"} {
+			if key == b+"_monitor_0" {
+				t.Errorf("the bundle itself is probed: %s", key)
+			}
+			if strings.HasPrefix(key, b+"-") && e.SelectAttrValue("operation", "") == "reload-agent" {
+				t.Errorf("bundle connection reloaded although its digest matches: %s", key)
+			}
+		}
+	}
 }

@@ -273,6 +273,9 @@ func (c *cluster) digestParams(r *Resource, n *Node, task string, interval int, 
 	for k, v := range c.rscParams(r, n) {
 		all[k] = v
 	}
+	if host := bundleRemoteHost(r); host != nil {
+		all["addr"] = host.Uname
+	}
 	tmp := &Action{Task: task, Meta: map[string]string{}, Extra: map[string]string{}}
 	c.unpackOperation(tmp, r, interval)
 	if tmp.OpDef != nil {
