@@ -193,7 +193,7 @@ func (e *Engine) Perform(current *etree.Element, req Request) Result {
 		}
 	}
 
-	_, ch := createPatchset(current, scratch, cr)
+	patch, ch := createPatchset(current, scratch, cr)
 	if ch.Any && !req.Global {
 		if ch.Config {
 			SetAttr(scratch, "num_updates", "0")
@@ -201,8 +201,8 @@ func (e *Engine) Perform(current *etree.Element, req Request) Result {
 		} else {
 			SetAttr(scratch, "num_updates", itoa(AttrInt(scratch, "num_updates", 0)+1))
 		}
+		refreshRootChange(patch, current, scratch)
 	}
-	patch, _ := CreatePatchset(current, scratch)
 
 	if ch.Config && req.Options&OptNoMtime == 0 {
 		SetAttr(scratch, "cib-last-written", LastWritten(e.now()))
@@ -547,17 +547,29 @@ func Char2Score(s string) int {
 // fixPlusPlus is fix_plus_plus_recursive: any leftover "x++" value that
 // referred to itself becomes 1 (or the += amount).
 func fixPlusPlus(e *etree.Element) {
-	for _, a := range append([]etree.Attr(nil), e.Attr...) {
-		name := attrName(a)
-		v := a.Value
-		if strings.HasPrefix(v, name) && len(v) >= len(name)+2 && v[len(name)] == '+' &&
-			(v[len(name)+1] == '+' || v[len(name)+1] == '=') {
-			expandPlusPlus(e, name, v)
+	for _, a := range e.Attr {
+		if isPlusPlus(a) {
+			// expanding may rewrite the attribute list: walk a copy
+			for _, a := range append([]etree.Attr(nil), e.Attr...) {
+				if isPlusPlus(a) {
+					expandPlusPlus(e, attrName(a), a.Value)
+				}
+			}
+			break
 		}
 	}
-	for _, c := range e.ChildElements() {
-		fixPlusPlus(c)
+	for _, t := range e.Child {
+		if c, ok := t.(*etree.Element); ok {
+			fixPlusPlus(c)
+		}
 	}
+}
+
+// isPlusPlus reports a "name++" or "name+=N" value of attribute name.
+func isPlusPlus(a etree.Attr) bool {
+	name, v := attrName(a), a.Value
+	return strings.HasPrefix(v, name) && len(v) >= len(name)+2 && v[len(name)] == '+' &&
+		(v[len(name)+1] == '+' || v[len(name)+1] == '=')
 }
 
 func opCreate(scratch *etree.Element, req Request) (*etree.Element, *etree.Element, Rc) {

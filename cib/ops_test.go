@@ -1,6 +1,10 @@
 package cib
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"ringmaster/internal/testenv"
 	"strings"
 	"testing"
 	"time"
@@ -227,4 +231,47 @@ func FuzzPerform(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkModifyLarge is bench/cibbench's update on the 32-node x
+// 2000-resource CIB gen-cib.py generates: a node_state attribute
+// (status) or a primitive's description (config).
+func BenchmarkModifyLarge(b *testing.B) {
+	gen := testenv.Shared(b, "bench", "gen-cib.py")
+	file := filepath.Join(b.TempDir(), "cib.xml")
+	if out, err := exec.Command("python3", gen, "--nodes", "32", "--resources", "2000", "--status", "cold", "-o", file).CombinedOutput(); err != nil {
+		b.Skipf("gen-cib.py: %v: %s", err, out)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, kind := range []string{"status", "config"} {
+		b.Run(kind, func(b *testing.B) {
+			cur, err := ParseXMLString(string(data))
+			if err != nil {
+				b.Fatal(err)
+			}
+			nodeID := AttrOr(FirstChild(FirstChild(cur, "status"), "node_state"), "id", "")
+			primID := AttrOr(FirstChild(FirstChild(FirstChild(cur, "configuration"), "resources"), "primitive"), "id", "")
+			eng := &Engine{Now: time.Now}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				var req Request
+				if kind == "status" {
+					el, _ := ParseXMLString(`<node_state id="` + Escape(nodeID) + `" crm-debug-origin="v` + itoa(i) + `"/>`)
+					req = Request{Op: OpModify, Section: "status", Data: el}
+				} else {
+					el, _ := ParseXMLString(`<primitive id="` + Escape(primID) + `" description="v` + itoa(i) + `"/>`)
+					req = Request{Op: OpModify, Section: "resources", Data: el}
+				}
+				res := eng.Perform(cur, req)
+				if res.Rc != OK {
+					b.Fatal(res.Rc)
+				}
+				cur = res.CIB
+			}
+		})
+	}
 }

@@ -91,6 +91,49 @@ func createPatchset(source, target *etree.Element, cr *creation) (*etree.Element
 	return p, ch
 }
 
+// refreshRootChange brings a patchset up to date after only the root's
+// attributes of target changed (the version counters moving): the target
+// version and the root's "modify" change are recomputed, the rest stands,
+// as if CreatePatchset had been run again.
+func refreshRootChange(patch, source, target *etree.Element) {
+	if patch == nil {
+		return
+	}
+	var rootPath = ElementXPath(target)
+	var firstRest *etree.Element
+	for _, c := range patch.ChildElements() {
+		switch {
+		case c.Tag == "version":
+			if t := FirstChild(c, "target"); t != nil {
+				for _, f := range versionFields {
+					SetAttr(t, f, AttrOr(target, f, "1"))
+				}
+			}
+		case AttrOr(c, "operation", "") == "delete":
+		case AttrOr(c, "operation", "") == "modify" && AttrOr(c, "path", "") == rootPath:
+			if firstRest == nil {
+				firstRest = c
+			}
+		default:
+			if firstRest == nil {
+				firstRest = c
+			}
+		}
+	}
+	fresh := attrChange(source, target)
+	switch {
+	case firstRest != nil && AttrOr(firstRest, "operation", "") == "modify" && AttrOr(firstRest, "path", "") == rootPath:
+		if fresh != nil {
+			patch.InsertChildAt(firstRest.Index(), fresh)
+		}
+		patch.RemoveChild(firstRest)
+	case fresh != nil && firstRest != nil:
+		patch.InsertChildAt(firstRest.Index(), fresh)
+	case fresh != nil:
+		patch.AddChild(fresh)
+	}
+}
+
 func inConfig(path string) bool { return strings.Contains(path, "/cib/configuration") }
 
 // matchChild finds in parent the counterpart of needle: same name and same
@@ -103,9 +146,9 @@ func matchChild(parent, needle *etree.Element) *etree.Element {
 	return MatchChild(parent, elemName(needle), "id", id)
 }
 
-func diffNode(old, new *etree.Element, deletes, rest *[]*etree.Element, ch *Changes, cr *creation) {
-	path := ElementXPath(new)
-	// Attributes.
+// attrChange is the "modify" change for the attributes of new that differ
+// from old's, or nil when they are the same.
+func attrChange(old, new *etree.Element) *etree.Element {
 	var list []*etree.Element
 	for _, a := range old.Attr {
 		if _, ok := Attr(new, attrName(a)); !ok {
@@ -124,22 +167,66 @@ func diffNode(old, new *etree.Element, deletes, rest *[]*etree.Element, ch *Chan
 			list = append(list, c)
 		}
 	}
-	if len(list) > 0 {
+	if len(list) == 0 {
+		return nil
+	}
+	c := etree.NewElement("change")
+	SetAttr(c, "operation", "modify")
+	SetAttr(c, "path", ElementXPath(new))
+	cl := c.CreateElement("change-list")
+	for _, l := range list {
+		cl.AddChild(l)
+	}
+	res := c.CreateElement("change-result")
+	r := res.CreateElement(elemName(new))
+	for _, a := range new.Attr {
+		SetAttr(r, attrName(a), a.Value)
+	}
+	return c
+}
+
+// equalTree reports whether two subtrees are identical (names, attributes
+// in order, comments, text and children), in which case diffNode has
+// nothing to say about them. Stricter than the diff (attribute order and
+// text count here), so a false answer only costs the full comparison.
+func equalTree(a, b *etree.Element) bool {
+	if a.Space != b.Space || a.Tag != b.Tag || len(a.Attr) != len(b.Attr) || len(a.Child) != len(b.Child) {
+		return false
+	}
+	for i := range a.Attr {
+		if a.Attr[i].Space != b.Attr[i].Space || a.Attr[i].Key != b.Attr[i].Key || a.Attr[i].Value != b.Attr[i].Value {
+			return false
+		}
+	}
+	for i, at := range a.Child {
+		switch x := at.(type) {
+		case *etree.Element:
+			y, ok := b.Child[i].(*etree.Element)
+			if !ok || !equalTree(x, y) {
+				return false
+			}
+		case *etree.Comment:
+			y, ok := b.Child[i].(*etree.Comment)
+			if !ok || x.Data != y.Data {
+				return false
+			}
+		case *etree.CharData:
+			y, ok := b.Child[i].(*etree.CharData)
+			if !ok || x.Data != y.Data {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func diffNode(old, new *etree.Element, deletes, rest *[]*etree.Element, ch *Changes, cr *creation) {
+	if c := attrChange(old, new); c != nil {
 		ch.Any = true
-		if inConfig(path) {
+		if inConfig(AttrOr(c, "path", "")) {
 			ch.Config = true
-		}
-		c := etree.NewElement("change")
-		SetAttr(c, "operation", "modify")
-		SetAttr(c, "path", path)
-		cl := c.CreateElement("change-list")
-		for _, l := range list {
-			cl.AddChild(l)
-		}
-		res := c.CreateElement("change-result")
-		r := res.CreateElement(elemName(new))
-		for _, a := range new.Attr {
-			SetAttr(r, attrName(a), a.Value)
 		}
 		*rest = append(*rest, c)
 	}
@@ -219,7 +306,9 @@ func diffNode(old, new *etree.Element, deletes, rest *[]*etree.Element, ch *Chan
 			*rest = append(*rest, c)
 			continue
 		}
-		diffNode(oc, nc, deletes, rest, ch, cr)
+		if !equalTree(oc, nc) {
+			diffNode(oc, nc, deletes, rest, ch, cr)
+		}
 		if oldCommon[rank] != nc {
 			ch.Any = true
 			if inConfig(ElementXPath(nc)) {

@@ -227,3 +227,71 @@ func FuzzParseSerialize(f *testing.F) {
 		_, _ = CreatePatchset(root, again)
 	})
 }
+
+// TestRefreshRootChangeMatchesFullDiff checks the shortcut Perform takes
+// after moving the version counters against diffing the two trees again,
+// on random edits of a generated CIB.
+func TestRefreshRootChangeMatchesFullDiff(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString(`<cib epoch="3" num_updates="7" admin_epoch="0" validate-with="pacemaker-3.9"><configuration><crm_config/><nodes/><resources>`)
+	for i := 0; i < 30; i++ {
+		sb.WriteString(`<primitive id="r` + itoa(i) + `" class="ocf" type="Dummy"><meta_attributes id="m` + itoa(i) + `"><nvpair id="n` + itoa(i) + `" name="target-role" value="Started"/></meta_attributes></primitive>`)
+	}
+	sb.WriteString(`</resources><constraints/></configuration><status><node_state id="1" uname="a"/></status></cib>`)
+	base, err := ParseXMLString(sb.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(1))
+	for round := 0; round < 300; round++ {
+		source := base.Copy()
+		target := source.Copy()
+		var all []*etree.Element
+		var walk func(e *etree.Element)
+		walk = func(e *etree.Element) {
+			all = append(all, e)
+			for _, c := range e.ChildElements() {
+				walk(c)
+			}
+		}
+		walk(target)
+		for n := rng.Intn(4); n >= 0; n-- {
+			e := all[rng.Intn(len(all))]
+			switch rng.Intn(4) {
+			case 0:
+				SetAttr(e, "x"+itoa(rng.Intn(3)), itoa(rng.Intn(5)))
+			case 1:
+				if e != target && e.Parent() != nil {
+					e.Parent().RemoveChild(e)
+				}
+			case 2:
+				e.CreateElement("added").CreateAttr("id", "a"+itoa(round))
+			case 3:
+				if len(e.Attr) > 0 {
+					e.RemoveAttr(e.Attr[0].Key)
+				}
+			}
+		}
+		patch, ch := createPatchset(source, target, nil)
+		if !ch.Any {
+			continue
+		}
+		SetAttr(target, "num_updates", itoa(AttrInt(target, "num_updates", 0)+1+rng.Intn(2)))
+		if rng.Intn(2) == 0 {
+			SetAttr(target, "epoch", itoa(AttrInt(target, "epoch", 0)+1))
+		}
+		refreshRootChange(patch, source, target)
+		want, _ := CreatePatchset(source, target)
+		got, exp := xmlText(patch), xmlText(want)
+		if got != exp {
+			t.Fatalf("round %d:\n got %s\nwant %s", round, got, exp)
+		}
+	}
+}
+
+func xmlText(e *etree.Element) string {
+	d := etree.NewDocument()
+	d.SetRoot(e.Copy())
+	s, _ := d.WriteToString()
+	return s
+}
