@@ -32,15 +32,7 @@ const seedCIB = `<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epo
 // children (always with fresh ids), deletions, sibling moves, comments.
 func mutate(rng *rand.Rand, root *etree.Element, n int, next *int) {
 	for i := 0; i < n; i++ {
-		var all []*etree.Element
-		var walk func(e *etree.Element)
-		walk = func(e *etree.Element) {
-			all = append(all, e)
-			for _, c := range e.ChildElements() {
-				walk(c)
-			}
-		}
-		walk(root)
+		all := elements(root)
 		e := all[rng.Intn(len(all))]
 		switch rng.Intn(7) {
 		case 0, 1:
@@ -246,15 +238,7 @@ func TestRefreshRootChangeMatchesFullDiff(t *testing.T) {
 	for round := 0; round < 300; round++ {
 		source := base.Copy()
 		target := source.Copy()
-		var all []*etree.Element
-		var walk func(e *etree.Element)
-		walk = func(e *etree.Element) {
-			all = append(all, e)
-			for _, c := range e.ChildElements() {
-				walk(c)
-			}
-		}
-		walk(target)
+		all := elements(target)
 		for n := rng.Intn(4); n >= 0; n-- {
 			e := all[rng.Intn(len(all))]
 			switch rng.Intn(4) {
@@ -294,4 +278,13 @@ func xmlText(e *etree.Element) string {
 	d.SetRoot(e.Copy())
 	s, _ := d.WriteToString()
 	return s
+}
+
+// elements lists root and all its descendants, depth first.
+func elements(root *etree.Element) []*etree.Element {
+	all := []*etree.Element{root}
+	for _, c := range root.ChildElements() {
+		all = append(all, elements(c)...)
+	}
+	return all
 }

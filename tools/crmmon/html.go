@@ -72,16 +72,7 @@ func (h *htmlList) Printf(string, ...any) {}
 
 // spans adds an <li> of <span class=...> children (class "" = none).
 func (h *htmlList) spans(_ any, parts ...[2]string) {
-	li := h.top().AddNew("li")
-	for _, p := range parts {
-		var sp *pcmkout.Node
-		if p[0] != "" {
-			sp = li.AddNew("span", "class", p[0])
-		} else {
-			sp = li.AddNew("span")
-		}
-		sp.Text = p[1]
-	}
+	addSpans(h.top().AddNew("li"), parts...)
 }
 
 // spanItems is a list writer whose items are <li><span>text</span></li>,
@@ -291,13 +282,7 @@ func (h *htmlList) nodeByNode(r *textRenderer, n *pengine.NodeView) {
 	li := h.pushItem()
 	addSpans(li, append([][2]string{{"", "Status:"}}, htmlNodeStatus(n, r.o.Show)...)...)
 	if has(r.o.Show, ShowBrief) {
-		var rscs []*pengine.RscView
-		for _, x := range runningRscs(n) {
-			if !isFiltered(x, r.o.OnlyRsc, true) {
-				rscs = append(rscs, x)
-			}
-		}
-		if len(rscs) > 0 {
+		if rscs := r.briefRunning(n); len(rscs) > 0 {
 			h.BeginList("Resources")
 			r.brief(rscs, (r.o.Show|ShowRscOnly)&^ShowInactive)
 			h.EndList()

@@ -433,13 +433,7 @@ func (r *textRenderer) nodeFull(n *pengine.NodeView) {
 		return
 	}
 	if has(r.o.Show, ShowBrief) {
-		var rscs []*pengine.RscView
-		for _, x := range runningRscs(n) {
-			if !isFiltered(x, r.o.OnlyRsc, true) {
-				rscs = append(rscs, x)
-			}
-		}
-		if len(rscs) > 0 {
+		if rscs := r.briefRunning(n); len(rscs) > 0 {
 			r.t.BeginList(str)
 			r.t.BeginList("Resources")
 			r.brief(rscs, (r.o.Show|ShowRscOnly)&^ShowInactive)
@@ -1678,4 +1672,16 @@ func insertProbe(line string, x *pengine.RscView, node *pengine.NodeView, show u
 		base = base[:i]
 	}
 	return base + note + strings.TrimPrefix(line, base)
+}
+
+// briefRunning is what a node's --brief resource list shows: the resources
+// running there that the --resource filter lets through.
+func (r *textRenderer) briefRunning(n *pengine.NodeView) []*pengine.RscView {
+	var rscs []*pengine.RscView
+	for _, x := range runningRscs(n) {
+		if !isFiltered(x, r.o.OnlyRsc, true) {
+			rscs = append(rscs, x)
+		}
+	}
+	return rscs
 }
