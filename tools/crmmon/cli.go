@@ -40,6 +40,7 @@ type cliOpts struct {
 	version            bool
 	help               string // which --help* page was asked for
 	interval           string
+	verbose            int
 }
 
 // option table: name, short, takes an argument (0 no, 1 yes, 2 optional)
@@ -74,6 +75,8 @@ func parseArgs(args []string) (*cliOpts, error) {
 	o := &cliOpts{format: "console", show: ShowPending}
 	apply := func(long, val string, hasVal bool) error {
 		switch long {
+		case "verbose":
+			o.verbose++
 		case "one-shot":
 			o.oneShot = true
 		case "inactive":
@@ -400,8 +403,16 @@ func Main(env Env) int {
 	if err != nil {
 		return finishErr(env, o, pcmkout.ExitSoftware, err.Error())
 	}
-	// command-line tools log to stderr at warning and above
+	// command-line tools log to stderr at warning and above, when they
+	// log to stderr at all
+	var pcmkStderr string
+	if env.Getenv != nil {
+		pcmkStderr = env.Getenv("PCMK_stderr")
+	}
 	for _, l := range res.Log {
+		if !pcmkout.StderrLogging(o.verbose, pcmkStderr) {
+			break
+		}
 		if l.Level == "error" || l.Level == "warning" || l.Level == "crit" {
 			fmt.Fprintln(env.Stderr, l.String())
 		}

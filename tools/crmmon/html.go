@@ -3,6 +3,7 @@ package crmmon
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -297,4 +298,27 @@ func (h *htmlList) nodeByNode(r *textRenderer, n *pengine.NodeView) {
 	}
 	h.popItem()
 	h.EndList()
+}
+
+// nodeAttribute is node_attribute_html: a plain "NAME: VALUE" item, or for
+// an attribute a running ping resource sets, the pair in a span followed by
+// a bold note when connectivity is lost or degraded (the degraded note
+// lacks its closing parenthesis in Pacemaker 2.1.5, and so here).
+func (h *htmlList) nodeAttribute(name, val string, expected int, extra bool) {
+	if !extra {
+		h.Item("%s: %s", name, val)
+		return
+	}
+	li := h.top().AddNew("li")
+	addSpans(li, [2]string{"", name + ": " + val})
+	v, err := strconv.Atoi(val)
+	if err != nil {
+		v = 0
+	}
+	switch {
+	case v <= 0:
+		addSpans(li, [2]string{"bold", "(connectivity is lost)"})
+	case v < expected:
+		addSpans(li, [2]string{"bold", fmt.Sprintf("(connectivity is degraded -- expected %d", expected)})
+	}
 }

@@ -1151,6 +1151,10 @@ func (r *textRenderer) nodeAttributes(spacer bool) bool {
 		for _, name := range names {
 			val := n.Attrs[name]
 			exp, extra := pingExpected(n, name)
+			if r.html != nil {
+				r.html.nodeAttribute(name, val, exp, extra)
+				continue
+			}
 			if extra {
 				v, err := strconv.Atoi(val)
 				if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"ringmaster/pengine/rules"
+	"ringmaster/tools/pcmkout"
 )
 
 // Main runs the iso8601 command line: args without the program name. env
@@ -80,17 +81,8 @@ func Main(args []string, env func(string) string, now time.Time, stdout, stderr 
 			o.Print |= m.flag
 		}
 	}
-	o.LogErrors = verbose > 0 || stderrLogging(env("PCMK_stderr"))
+	o.LogErrors = pcmkout.StderrLogging(verbose, env("PCMK_stderr"))
 	return Run(o, now, stdout, stderr)
-}
-
-// stderrLogging reads PCMK_stderr as crm_is_true does.
-func stderrLogging(v string) bool {
-	switch v {
-	case "1", "yes", "y", "true", "on", "YES", "Yes", "TRUE", "True", "ON", "On", "Y":
-		return true
-	}
-	return false
 }
 
 // GOptionError words a pflag parse error as GLib's option parser words

@@ -264,3 +264,16 @@ func ReadableScore(s int) string {
 	}
 	return fmt.Sprint(s)
 }
+
+// StderrLogging reports whether a command-line tool logs to stderr: with
+// -V, or when PCMK_stderr holds a true value as crm_is_true reads it.
+func StderrLogging(verbose int, pcmkStderr string) bool {
+	if verbose > 0 {
+		return true
+	}
+	switch strings.ToLower(pcmkStderr) {
+	case "1", "yes", "y", "true", "on":
+		return true
+	}
+	return false
+}
